@@ -1,0 +1,531 @@
+/**
+ * The cooperative scheduler: one run queue of ready tasks, one timer heap,
+ * and the step that resumes a coroutine and hands what it yields to the
+ * operation. Resumption is a loop, never recursion.
+ *
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import { Await } from "./await.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { Deque } from "./deque.ts";
+import { Operation, type Waiter } from "./operation.ts";
+import { BACK, checkPriority, FRONT, type Placement, type Priority, priority } from "./priority.ts";
+import type { SignalSlot } from "./signal.ts";
+import {
+  type Coroutine,
+  type CoroutineFunction,
+  isAsyncGenerator,
+  NEXT,
+  RETURN,
+  Task,
+  THROW,
+} from "./task.ts";
+import { TimerHeap } from "./timer_heap.ts";
+import { checkTimeout, describe, effectiveTimeout } from "./timeout.ts";
+
+/** Options of a {@linkcode Scheduler}. */
+export interface SchedulerOptions {
+  /**
+   * Ms an operation waits at most when it sets no timeout of its own.
+   * Default `0`: never time out (as cogen).
+   */
+  defaultTimeout?: number;
+  /**
+   * The priority of operations that leave theirs at `priority.DEFAULT`.
+   * Default `priority.LAST` (as cogen).
+   */
+  defaultPriority?: number;
+  /**
+   * Receives what escaped a task (an uncaught `OperationTimeout` included),
+   * once. Default: log to stderr. It never stops the scheduler.
+   */
+  onError?: (error: unknown, task: Task<unknown>) => void;
+  /** Where time comes from; default the system clock. Tests pass a `ManualClock`. */
+  clock?: Clock;
+}
+
+/** Resumptions between two looks at the clock for the time slice. */
+const CHECK_EVERY = 256;
+/**
+ * Ms of work before the scheduler lets the event loop run (I/O, other
+ * timers): long enough that the handover costs nothing measurable, short
+ * enough that a busy server still accepts and reads promptly.
+ */
+const SLICE_MS = 10;
+
+let running: Task<unknown> | null = null;
+
+/**
+ * The task whose coroutine is executing right now, or `null`. Inside an
+ * async generator it is known only until the generator's first `await` in a
+ * step.
+ *
+ * @example
+ * ```ts
+ * import { runningTask, Scheduler } from "@cogen/cogen/core";
+ * const sched = new Scheduler();
+ * const task = sched.add(function* () {
+ *   return runningTask()?.id;
+ * });
+ * await sched.run();
+ * task.result === task.id; // true
+ * ```
+ */
+export function runningTask(): Task<unknown> | null {
+  return running;
+}
+
+/**
+ * Runs many coroutines interleaved on the one JS thread.
+ *
+ * @example
+ * ```ts
+ * import { Scheduler, Signal, WaitForSignal } from "@cogen/cogen/core";
+ * const sched = new Scheduler({ defaultTimeout: 0 });
+ * const task = sched.add(async function* () {
+ *   const value: string = yield new WaitForSignal("abc", { timeout: 1000 });
+ *   return value;
+ * });
+ * sched.add(function* () {
+ *   yield new Signal("abc", "hello");
+ * });
+ * await sched.run(); // resolves when no task is left (or on stop())
+ * task.result; // "hello"
+ * ```
+ */
+export class Scheduler {
+  /** Ms an operation waits at most when it sets no timeout (0: never). */
+  readonly defaultTimeout: number;
+  /** The priority used for `priority.DEFAULT`. */
+  readonly defaultPriority: Priority;
+  /** Where time comes from. */
+  readonly clock: Clock;
+  /** Receives what escaped a task. */
+  onError: (error: unknown, task: Task<unknown>) => void;
+  /** @ignore The named signals' waiters (see `WaitForSignal`). */
+  readonly signals: Map<unknown, SignalSlot> = new Map();
+
+  #queue = new Deque<Task<unknown>>(1024);
+  #timers = new TimerHeap();
+  #timerId: unknown = undefined;
+  #timerDue = Infinity;
+  #running = false;
+  #draining = false;
+  #drainRequested = false;
+  #taskCount = 0;
+  #nextId = 1;
+  #done: PromiseWithResolvers<void> | null = null;
+  #sliceStart = 0;
+  #sliceSteps = 0;
+  #sliceOver = false;
+  readonly #drainCallback = () => this.#drain();
+  readonly #timerCallback = () => this.#onTimer();
+
+  /** Creates a scheduler; see {@linkcode SchedulerOptions}. */
+  constructor(options: SchedulerOptions = {}) {
+    const timeout = checkTimeout("Scheduler: defaultTimeout", options.defaultTimeout) ?? 0;
+    this.defaultTimeout = timeout === -1 ? 0 : timeout;
+    const p = checkPriority("Scheduler: defaultPriority", options.defaultPriority ?? priority.LAST);
+    this.defaultPriority = p === priority.DEFAULT ? priority.LAST : p;
+    this.onError = options.onError ?? logError;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** How many tasks are alive (running, ready or waiting). */
+  get taskCount(): number {
+    return this.#taskCount;
+  }
+
+  /** Whether `run()` is under way. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Adds a coroutine: a generator function (called with `args`) or a
+   * generator. It starts at the back of the run queue once the scheduler runs.
+   *
+   * @throws {TypeError} when `coro` is not a generator function or a generator.
+   */
+  // deno-lint-ignore no-explicit-any -- any argument list, checked by the function's own type
+  add<R, A extends any[]>(coro: CoroutineFunction<A, R> | Coroutine<R>, ...args: A): Task<R> {
+    return this.spawn(coro, args, BACK, "Scheduler.add");
+  }
+
+  /**
+   * Runs until no task is left or `stop()` is called.
+   *
+   * @throws {Error} when the scheduler is already running.
+   */
+  run(): Promise<void> {
+    if (this.#running) {
+      throw new Error(
+        "Scheduler.run: already running; await the first run() (it resolves when no task is left) or call stop() first",
+      );
+    }
+    this.#running = true;
+    this.#done = Promise.withResolvers<void>();
+    const promise = this.#done.promise;
+    if (this.#taskCount === 0) this.#complete();
+    else {
+      this.#armTimer();
+      this.#requestDrain();
+    }
+    return promise;
+  }
+
+  /** Stops running: `run()` resolves; tasks stay where they are until the next `run()`. */
+  stop(): void {
+    if (this.#running) this.#complete();
+  }
+
+  /** The clock's current time in ms. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** @ignore Makes a task and queues it at `placement` (for `add` and `AddCoro`). */
+  spawn<R>(
+    // deno-lint-ignore no-explicit-any -- as in add()
+    coro: CoroutineFunction<any[], R> | Coroutine<R>,
+    args: unknown[],
+    placement: Placement,
+    where: string,
+  ): Task<R> {
+    const gen = typeof coro === "function" ? coro(...args) : coro;
+    if (!isCoroutine(gen)) {
+      throw new TypeError(
+        `${where}: expected a generator function (function* or async function*) or a generator, got ${
+          describe(typeof coro === "function" ? gen : coro)
+        }${typeof coro === "function" ? ` returned by ${describe(coro)}` : ""}`,
+      );
+    }
+    const name = typeof coro === "function" && coro.name ? coro.name : "anonymous";
+    const task = new Task<R>(this, this.#nextId++, gen as Coroutine<unknown>, name);
+    this.#taskCount++;
+    this.#enqueue(task as Task<unknown>, placement);
+    return task;
+  }
+
+  /**
+   * Starts `op` for `waiter` (a task's own wait, or a branch of `Race`/`All`),
+   * then arms its timeout if it is still waiting. An error thrown by
+   * `op.start` is thrown into the coroutine.
+   */
+  begin(waiter: Waiter<unknown>, op: Operation<unknown>): void {
+    waiter.op = op;
+    try {
+      op.start(waiter);
+    } catch (error) {
+      if (waiter.op !== op) {
+        this.#report(error, waiter.task);
+        return;
+      }
+      try {
+        op.withdraw(waiter);
+      } finally {
+        waiter.reject(error, FRONT);
+      }
+      return;
+    }
+    if (waiter.op === op && waiter.heapIndex < 0) {
+      const ms = effectiveTimeout(op.timeout, this.defaultTimeout);
+      if (ms > 0) this.setTimer(waiter, ms);
+    }
+  }
+
+  /** The priority an operation runs with (its own, or the default). */
+  priorityOf(op: Operation<unknown>): number {
+    return op.priority === priority.DEFAULT ? this.defaultPriority : op.priority;
+  }
+
+  /** Arms a timer: `waiter.op.expire(waiter)` is called after `ms`. */
+  setTimer(waiter: Waiter<unknown>, ms: number): void {
+    waiter.timeout = ms;
+    waiter.deadline = this.clock.now() + ms;
+    this.#timers.push(waiter);
+    if (waiter.deadline < this.#timerDue) this.#armTimer();
+  }
+
+  /** Disarms a waiter's timer. */
+  clearTimer(waiter: Waiter<unknown>): void {
+    this.#timers.remove(waiter);
+  }
+
+  /** Restarts a waiter's timer from now (a weak timeout saw activity). */
+  restartTimer(waiter: Waiter<unknown>): void {
+    waiter.deadline = this.clock.now() + waiter.timeout;
+    this.#timers.update(waiter);
+  }
+
+  /** @ignore Queues a task to resume with `value` (NEXT), `error` (THROW) or a return (RETURN). */
+  resume(task: Task<unknown>, mode: number, value: unknown, placement: Placement): void {
+    task.mode = mode;
+    task.value = value;
+    this.#enqueue(task, placement);
+  }
+
+  /** @ignore The implementation of `Task.cancel`. */
+  cancel(task: Task<unknown>): Promise<void> {
+    if (task.state !== "running") return task.done;
+    const done = task.done;
+    task.abort();
+    if (task.cancelling || task.cancelRequested) return done;
+    if (task.inFlight || task === running) {
+      task.cancelRequested = true;
+      return done;
+    }
+    const waiting = task.waiter.op !== null;
+    if (waiting) task.waiter.withdraw();
+    task.cancelling = true;
+    task.mode = RETURN;
+    task.value = undefined;
+    if (waiting) this.#enqueue(task, BACK);
+    return done;
+  }
+
+  #enqueue(task: Task<unknown>, placement: Placement): void {
+    task.queued = true;
+    if (placement === FRONT) this.#queue.pushFront(task);
+    else this.#queue.pushBack(task);
+    this.#requestDrain();
+  }
+
+  #requestDrain(): void {
+    if (this.#drainRequested || this.#draining || !this.#running) return;
+    this.#drainRequested = true;
+    queueMicrotask(this.#drainCallback);
+  }
+
+  #drain(): void {
+    this.#drainRequested = false;
+    if (!this.#running || this.#draining) return;
+    this.#draining = true;
+    this.#sliceStart = performance.now();
+    this.#sliceSteps = 0;
+    this.#sliceOver = false;
+    const queue = this.#queue;
+    try {
+      while (this.#running && !this.#sliceOver && queue.length > 0) {
+        const task = queue.shift()!;
+        task.queued = false;
+        this.#step(task);
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#sliceOver && this.#running && queue.length > 0) {
+      // Let I/O and timers run, then carry on (setImmediate: ~3 µs, no 4 ms clamp).
+      this.#drainRequested = true;
+      setImmediate(this.#drainCallback);
+    }
+  }
+
+  /** Resumes `task` until it waits, ends or its turn is over. */
+  #step(task: Task<unknown>): void {
+    for (;;) {
+      if (++this.#sliceSteps >= CHECK_EVERY) {
+        this.#sliceSteps = 0;
+        if (performance.now() - this.#sliceStart > SLICE_MS) {
+          this.#sliceOver = true;
+          task.queued = true;
+          this.#queue.pushFront(task);
+          return;
+        }
+      }
+      if (task.isAsync) {
+        this.#stepAsync(task);
+        return;
+      }
+      const gen = task.gen as Generator<unknown, unknown, unknown>;
+      const mode = task.mode;
+      const value = task.value;
+      task.mode = NEXT;
+      task.value = undefined;
+      let result: IteratorResult<unknown, unknown>;
+      running = task;
+      try {
+        result = mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
+      } catch (error) {
+        running = null;
+        if (!this.#unwind(task, THROW, error)) return;
+        continue;
+      }
+      running = null;
+      if (!this.#handle(task, result)) return;
+    }
+  }
+
+  #stepAsync(task: Task<unknown>): void {
+    const gen = task.gen as AsyncGenerator<unknown, unknown, unknown>;
+    const mode = task.mode;
+    const value = task.value;
+    task.mode = NEXT;
+    task.value = undefined;
+    task.inFlight = true;
+    let promise: Promise<IteratorResult<unknown, unknown>>;
+    running = task;
+    try {
+      promise = mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
+    } catch (error) {
+      promise = Promise.reject(error);
+    } finally {
+      running = null;
+    }
+    task.onStep ??= (result) => this.#afterAsyncStep(task, true, result);
+    task.onStepError ??= (error) => this.#afterAsyncStep(task, false, error);
+    promise.then(task.onStep, task.onStepError);
+  }
+
+  #afterAsyncStep(task: Task<unknown>, ok: boolean, outcome: unknown): void {
+    task.inFlight = false;
+    const goOn = ok
+      ? this.#handle(task, outcome as IteratorResult<unknown, unknown>)
+      : this.#unwind(task, THROW, outcome);
+    if (goOn) {
+      task.queued = true;
+      this.#queue.pushFront(task);
+    }
+    if (this.#queue.length > 0 && !this.#draining) this.#drain();
+  }
+
+  /** Handles what a step produced; true when the same task goes on now. */
+  #handle(task: Task<unknown>, result: IteratorResult<unknown, unknown>): boolean {
+    if (result.done) return this.#unwind(task, task.cancelling ? RETURN : NEXT, result.value);
+    if (task.cancelRequested) {
+      task.cancelRequested = false;
+      task.cancelling = true;
+      task.mode = RETURN;
+      return true;
+    }
+    const yielded = result.value;
+    let op: Operation<unknown>;
+    if (yielded instanceof Operation) op = yielded;
+    else if (yielded === undefined) {
+      // A bare `yield`: give up control (cogen's `yield None`).
+      this.#enqueue(task, BACK);
+      return this.#takeFront(task);
+    } else if (isPromiseLike(yielded)) op = new Await(yielded);
+    else {
+      task.mode = THROW;
+      task.value = new TypeError(
+        `${task} yielded ${
+          describe(yielded)
+        }: yield an Operation (such as new Sleep(10)), a promise, or nothing${
+          task.isAsync
+            ? " (in an async generator, `yield promise` awaits it first: use `await` for promises)"
+            : ""
+        }`,
+      );
+      return true;
+    }
+    this.begin(task.waiter, op);
+    return this.#takeFront(task);
+  }
+
+  /** True (and dequeues it) when the task is next in line: no need for a round trip. */
+  #takeFront(task: Task<unknown>): boolean {
+    if (this.#queue.at(0) !== task) return false;
+    this.#queue.shift();
+    task.queued = false;
+    return true;
+  }
+
+  /** The innermost coroutine ended: resume its caller, or end the task. */
+  #unwind(task: Task<unknown>, mode: number, value: unknown): boolean {
+    const callers = task.callers;
+    if (callers === null || callers.length === 0) {
+      this.#finish(task, mode, value);
+      return false;
+    }
+    const caller = callers.pop()!;
+    task.gen = caller;
+    task.isAsync = isAsyncGenerator(caller);
+    task.mode = mode;
+    task.value = value;
+    return true;
+  }
+
+  #finish(task: Task<unknown>, mode: number, value: unknown): void {
+    if (mode === THROW) {
+      task.state = "failed";
+      task.error = value;
+    } else if (task.cancelling) task.state = "cancelled";
+    else {
+      task.state = "finished";
+      task.result = value;
+    }
+    this.#taskCount--;
+    task.end();
+    if (task.state === "failed") this.#report(value, task);
+    if (this.#taskCount === 0 && this.#running) this.#complete();
+  }
+
+  #report(error: unknown, task: Task<unknown>): void {
+    try {
+      this.onError(error, task);
+    } catch (hookError) {
+      console.error(
+        `cogen: onError threw while reporting ${task}:`,
+        hookError,
+        "\nthe original error:",
+        error,
+      );
+    }
+  }
+
+  #complete(): void {
+    this.#running = false;
+    if (this.#timerId !== undefined) {
+      this.clock.clearTimer(this.#timerId);
+      this.#timerId = undefined;
+      this.#timerDue = Infinity;
+    }
+    const done = this.#done;
+    this.#done = null;
+    done?.resolve();
+  }
+
+  #armTimer(): void {
+    const top = this.#timers.peek();
+    if (top === undefined || !this.#running) return;
+    if (this.#timerId !== undefined) {
+      if (this.#timerDue <= top.deadline) return;
+      this.clock.clearTimer(this.#timerId);
+    }
+    this.#timerDue = top.deadline;
+    this.#timerId = this.clock.setTimer(
+      this.#timerCallback,
+      Math.max(0, Math.ceil(top.deadline - this.clock.now())),
+    );
+  }
+
+  #onTimer(): void {
+    this.#timerId = undefined;
+    this.#timerDue = Infinity;
+    const now = this.clock.now();
+    for (let top = this.#timers.peek(); top !== undefined && top.deadline <= now; top = this.#timers.peek()) {
+      this.#timers.pop();
+      top.op?.expire(top);
+    }
+    this.#armTimer();
+    if (this.#queue.length > 0 && !this.#draining) this.#drain();
+  }
+}
+
+function isCoroutine(value: unknown): value is Coroutine<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as Generator).next === "function" &&
+    typeof (value as Generator).throw === "function" &&
+    typeof (value as Generator).return === "function";
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function logError(error: unknown, task: Task<unknown>): void {
+  console.error(`cogen: ${task} failed:`, error);
+}

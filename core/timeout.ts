@@ -1,0 +1,53 @@
+/**
+ * Timeout options: a number of ms, `-1` for never, `0` or absent for the
+ * scheduler's `defaultTimeout` (itself `0` = never unless set).
+ *
+ * @module
+ */
+
+/**
+ * Checks a `timeout` option and returns it (`undefined` stays `undefined`).
+ *
+ * @throws {RangeError} when it is not a number of ms >= -1.
+ * @example
+ * ```ts
+ * import { checkTimeout } from "@cogen/cogen/core";
+ * checkTimeout("Queue.get", 250); // 250
+ * ```
+ */
+export function checkTimeout(where: string, timeout: unknown): number | undefined {
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < -1) {
+    throw new RangeError(
+      `${where}: timeout must be a number of ms >= -1 (-1: never, 0: the scheduler's default), got ${
+        describe(timeout)
+      }`,
+    );
+  }
+  return timeout;
+}
+
+/**
+ * Resolves a checked timeout against the scheduler's default: the result is a
+ * number of ms > 0, or 0 for "no timer".
+ *
+ * @example
+ * ```ts
+ * import { effectiveTimeout } from "@cogen/cogen/core";
+ * effectiveTimeout(undefined, 5000); // 5000
+ * effectiveTimeout(-1, 5000); // 0
+ * ```
+ */
+export function effectiveTimeout(timeout: number | undefined, defaultTimeout: number): number {
+  const t = timeout === undefined || timeout === 0 ? defaultTimeout : timeout;
+  return t > 0 ? t : 0;
+}
+
+/** A short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
+  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
+  if (value === null || typeof value !== "object") return String(value);
+  const name = (value as object).constructor?.name;
+  return name ? `a ${name} object` : "an object";
+}

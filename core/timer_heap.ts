@@ -1,0 +1,116 @@
+/**
+ * The scheduler's timers: one binary min-heap of waiters ordered by deadline
+ * (ties in the order they were added), driven by a single host timer. A
+ * waiter knows its index in the heap, so removing it is O(log n).
+ *
+ * @module
+ */
+import type { Waiter } from "./operation.ts";
+
+/**
+ * A min-heap of waiters by `deadline`, then by `timerSeq`.
+ *
+ * @example
+ * ```ts
+ * import { TimerHeap } from "./timer_heap.ts";
+ * const heap = new TimerHeap();
+ * heap.size; // 0
+ * ```
+ */
+export class TimerHeap {
+  #items: Waiter<unknown>[] = [];
+  #seq = 0;
+
+  /** How many timers are pending. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** The waiter with the earliest deadline, or `undefined`. */
+  peek(): Waiter<unknown> | undefined {
+    return this.#items[0];
+  }
+
+  /** Adds a waiter whose `deadline` is set. */
+  push(waiter: Waiter<unknown>): void {
+    waiter.timerSeq = this.#seq++;
+    const i = this.#items.length;
+    this.#items.push(waiter);
+    waiter.heapIndex = i;
+    this.#up(i);
+  }
+
+  /** Removes and returns the earliest waiter. */
+  pop(): Waiter<unknown> | undefined {
+    const items = this.#items;
+    if (items.length === 0) return undefined;
+    const top = items[0];
+    this.#removeAt(0);
+    return top;
+  }
+
+  /** Removes a waiter that is in the heap. */
+  remove(waiter: Waiter<unknown>): void {
+    const i = waiter.heapIndex;
+    if (i < 0 || this.#items[i] !== waiter) return;
+    this.#removeAt(i);
+  }
+
+  /** Restores the order after the waiter's `deadline` changed. */
+  update(waiter: Waiter<unknown>): void {
+    const i = waiter.heapIndex;
+    if (i < 0) return;
+    waiter.timerSeq = this.#seq++;
+    this.#down(i);
+    this.#up(waiter.heapIndex);
+  }
+
+  #removeAt(i: number): void {
+    const items = this.#items;
+    const removed = items[i];
+    const last = items.pop()!;
+    removed.heapIndex = -1;
+    if (last === removed) return;
+    items[i] = last;
+    last.heapIndex = i;
+    this.#down(i);
+    this.#up(last.heapIndex);
+  }
+
+  #less(a: Waiter<unknown>, b: Waiter<unknown>): boolean {
+    return a.deadline < b.deadline || (a.deadline === b.deadline && a.timerSeq < b.timerSeq);
+  }
+
+  #up(i: number): void {
+    const items = this.#items;
+    const item = items[i];
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = items[parent];
+      if (!this.#less(item, p)) break;
+      items[i] = p;
+      p.heapIndex = i;
+      i = parent;
+    }
+    items[i] = item;
+    item.heapIndex = i;
+  }
+
+  #down(i: number): void {
+    const items = this.#items;
+    const n = items.length;
+    const item = items[i];
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.#less(items[child + 1], items[child])) child++;
+      const c = items[child];
+      if (!this.#less(c, item)) break;
+      items[i] = c;
+      c.heapIndex = i;
+      i = child;
+    }
+    items[i] = item;
+    item.heapIndex = i;
+  }
+}
