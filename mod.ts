@@ -14,3 +14,4 @@
  * @module
  */
 export * from "./core/mod.ts";
+export * from "./wsgi/mod.ts";

@@ -16,6 +16,7 @@ import { BACK, checkPriority, type Placement, priority } from "./priority.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Task } from "./task.ts";
 import { checkTimeout } from "./timeout.ts";
+import type { TimerEntry } from "./timer_heap.ts";
 import type { WaitList } from "./wait_list.ts";
 
 /** Options shared by operations that can wait. */
@@ -91,7 +92,7 @@ export abstract class Operation<T = unknown> {
   /** Applies the common options (checked). */
   protected applyOptions(where: string, options: OperationOptions | undefined): void {
     if (options === undefined) return;
-    this.timeout = checkTimeout(where, options.timeout);
+    if (options.timeout !== undefined) this.timeout = checkTimeout(where, options.timeout);
     if (options.priority !== undefined) this.priority = checkPriority(where, options.priority);
   }
 }
@@ -110,7 +111,7 @@ export abstract class Operation<T = unknown> {
  * }
  * ```
  */
-export abstract class Waiter<T = unknown> {
+export abstract class Waiter<T = unknown> implements TimerEntry {
   /** The scheduler. */
   readonly sched: Scheduler;
   /** The task on whose behalf this waits. */
@@ -126,7 +127,7 @@ export abstract class Waiter<T = unknown> {
   /** @ignore */
   list: WaitList | null = null;
   /** @ignore timer fields, owned by the scheduler's timer heap. */
-  deadline = 0;
+  deadline = Number.NaN; // a double from the start: V8 keeps one field representation
   /** @ignore */
   heapIndex = -1;
   /** @ignore */
@@ -170,6 +171,11 @@ export abstract class Waiter<T = unknown> {
     if (op === null) return;
     op.withdraw(this);
     this.#end();
+  }
+
+  /** @ignore The timer fired: the operation decides (see `Operation.expire`). */
+  expire(): void {
+    this.op?.expire(this);
   }
 
   /** Restarts the timer of a weak timeout: activity was seen. */

@@ -21,7 +21,7 @@ import {
   Task,
   THROW,
 } from "./task.ts";
-import { TimerHeap } from "./timer_heap.ts";
+import { type TimerEntry, TimerHeap } from "./timer_heap.ts";
 import { checkTimeout, describe, effectiveTimeout } from "./timeout.ts";
 
 /** Options of a {@linkcode Scheduler}. */
@@ -240,23 +240,26 @@ export class Scheduler {
     return op.priority === priority.DEFAULT ? this.defaultPriority : op.priority;
   }
 
-  /** Arms a timer: `waiter.op.expire(waiter)` is called after `ms`. */
-  setTimer(waiter: Waiter<unknown>, ms: number): void {
-    waiter.timeout = ms;
-    waiter.deadline = this.clock.now() + ms;
-    this.#timers.push(waiter);
-    if (waiter.deadline < this.#timerDue) this.#armTimer();
+  /**
+   * Arms a timer in the scheduler's heap: `entry.expire()` is called after
+   * `ms` (for a waiter: its operation's `expire`). The entry must not be armed.
+   */
+  setTimer(entry: TimerEntry, ms: number): void {
+    entry.timeout = ms;
+    entry.deadline = this.clock.now() + ms;
+    this.#timers.push(entry);
+    if (entry.deadline < this.#timerDue) this.#armTimer();
   }
 
-  /** Disarms a waiter's timer. */
-  clearTimer(waiter: Waiter<unknown>): void {
-    this.#timers.remove(waiter);
+  /** Disarms a timer (nothing happens if it is not armed). */
+  clearTimer(entry: TimerEntry): void {
+    this.#timers.remove(entry);
   }
 
-  /** Restarts a waiter's timer from now (a weak timeout saw activity). */
-  restartTimer(waiter: Waiter<unknown>): void {
-    waiter.deadline = this.clock.now() + waiter.timeout;
-    this.#timers.update(waiter);
+  /** Restarts an armed timer from now, for its `timeout` (a weak timeout saw activity). */
+  restartTimer(entry: TimerEntry): void {
+    entry.deadline = this.clock.now() + entry.timeout;
+    this.#timers.update(entry);
   }
 
   /** @ignore Queues a task to resume with `value` (NEXT), `error` (THROW) or a return (RETURN). */
@@ -507,7 +510,7 @@ export class Scheduler {
     const now = this.clock.now();
     for (let top = this.#timers.peek(); top !== undefined && top.deadline <= now; top = this.#timers.peek()) {
       this.#timers.pop();
-      top.op?.expire(top);
+      top.expire();
     }
     this.#armTimer();
     if (this.#queue.length > 0 && !this.#draining) this.#drain();

@@ -1,14 +1,28 @@
 /**
- * The scheduler's timers: one binary min-heap of waiters ordered by deadline
- * (ties in the order they were added), driven by a single host timer. A
- * waiter knows its index in the heap, so removing it is O(log n).
+ * The scheduler's timers: one binary min-heap of entries ordered by deadline
+ * (ties in the order they were added), driven by a single host timer. An
+ * entry knows its index in the heap, so removing it is O(log n).
  *
  * @module
  */
-import type { Waiter } from "./operation.ts";
+/**
+ * What the timer heap holds: a waiter's timeout, or a `Deadline`.
+ */
+export interface TimerEntry {
+  /** When it fires, on the scheduler's clock. */
+  deadline: number;
+  /** Its place in the heap (-1 when not in it). */
+  heapIndex: number;
+  /** Breaks ties between equal deadlines: first armed, first fired. */
+  timerSeq: number;
+  /** Ms from arming to firing (kept for restarts). */
+  timeout: number;
+  /** Called when the time is up (after it left the heap). */
+  expire(): void;
+}
 
 /**
- * A min-heap of waiters by `deadline`, then by `timerSeq`.
+ * A min-heap of timer entries by `deadline`, then by `timerSeq`.
  *
  * @example
  * ```ts
@@ -18,7 +32,7 @@ import type { Waiter } from "./operation.ts";
  * ```
  */
 export class TimerHeap {
-  #items: Waiter<unknown>[] = [];
+  #items: TimerEntry[] = [];
   #seq = 0;
 
   /** How many timers are pending. */
@@ -27,12 +41,12 @@ export class TimerHeap {
   }
 
   /** The waiter with the earliest deadline, or `undefined`. */
-  peek(): Waiter<unknown> | undefined {
+  peek(): TimerEntry | undefined {
     return this.#items[0];
   }
 
   /** Adds a waiter whose `deadline` is set. */
-  push(waiter: Waiter<unknown>): void {
+  push(waiter: TimerEntry): void {
     waiter.timerSeq = this.#seq++;
     const i = this.#items.length;
     this.#items.push(waiter);
@@ -41,7 +55,7 @@ export class TimerHeap {
   }
 
   /** Removes and returns the earliest waiter. */
-  pop(): Waiter<unknown> | undefined {
+  pop(): TimerEntry | undefined {
     const items = this.#items;
     if (items.length === 0) return undefined;
     const top = items[0];
@@ -50,14 +64,14 @@ export class TimerHeap {
   }
 
   /** Removes a waiter that is in the heap. */
-  remove(waiter: Waiter<unknown>): void {
+  remove(waiter: TimerEntry): void {
     const i = waiter.heapIndex;
     if (i < 0 || this.#items[i] !== waiter) return;
     this.#removeAt(i);
   }
 
   /** Restores the order after the waiter's `deadline` changed. */
-  update(waiter: Waiter<unknown>): void {
+  update(waiter: TimerEntry): void {
     const i = waiter.heapIndex;
     if (i < 0) return;
     waiter.timerSeq = this.#seq++;
@@ -77,7 +91,7 @@ export class TimerHeap {
     this.#up(last.heapIndex);
   }
 
-  #less(a: Waiter<unknown>, b: Waiter<unknown>): boolean {
+  #less(a: TimerEntry, b: TimerEntry): boolean {
     return a.deadline < b.deadline || (a.deadline === b.deadline && a.timerSeq < b.timerSeq);
   }
 
