@@ -1,0 +1,716 @@
+/**
+ * One client connection: a coroutine in the server's scheduler that reads
+ * requests, runs the app for each, one step at a time, and writes the
+ * responses. Awaiting I/O happens inside the coroutine's own steps; only the
+ * operations an app asks for go through the scheduler, so between two steps
+ * of one app every other connection may run.
+ *
+ * @module
+ */
+import { Await, Deadline, Operation, type Socket, type Task } from "../core/mod.ts";
+import { describe } from "../core/timeout.ts";
+import type { BodyHost } from "./body.ts";
+import type { AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
+import { RequestBody } from "./body.ts";
+import { buildEnviron, type ConnectionFacts, type Environ, type ServerFacts } from "./environ.ts";
+import { FileWrapper } from "./file_wrapper.ts";
+import { HttpError, STATUS_TEXT } from "./http_error.ts";
+import type { RequestHead, RequestParser } from "./http_parser.ts";
+import { Input } from "./input.ts";
+import type { ResolvedLimits } from "./options.ts";
+import { Output, utf8Length } from "./output.ts";
+import { CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
+import {
+  checkHeaders,
+  dateHeader,
+  type Framing,
+  type HeaderFacts,
+  statusCode,
+  writeHead,
+} from "./response_head.ts";
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly app: (environ: Environ, startResponse: StartResponse) => AppResult | Promise<AppResult>;
+  readonly limits: ResolvedLimits;
+  readonly parser: RequestParser;
+  readonly facts: ServerFacts;
+  /** `Server: ...\r\n`. */
+  readonly serverLine: string;
+  readonly debug: boolean;
+  /** Whether the server is shutting down: finish in-flight requests, then close. */
+  readonly closing: boolean;
+  /** Reports an error (an app's, or the server's own). */
+  report(error: unknown, context: string): void;
+  /** Asks for `connection`'s output to be flushed before the event loop goes idle. */
+  cork(connection: Connection): void;
+  /** The connection has ended. */
+  closed(connection: Connection): void;
+}
+
+/** Where a connection is in its life. */
+export type ConnectionState = "idle" | "head" | "busy" | "closed";
+
+/** Above this many unwritten bytes, the app waits for the client to read. */
+const HIGH_WATER = 256 * 1024;
+const NEXT = 0;
+const THROW = 1;
+
+/**
+ * A client connection and its coroutine (`run`).
+ *
+ * @example
+ * ```ts ignore
+ * const connection = new Connection(host, conn, sched);
+ * ```
+ */
+export class Connection implements BodyHost {
+  /** The socket. */
+  readonly socket: Socket;
+  /** The outgoing bytes. */
+  readonly out: Output;
+  /** Who the client is. */
+  readonly facts: ConnectionFacts;
+  /** The coroutine's task (set by the server once added). */
+  task: Task<unknown> | null = null;
+  /** Where the connection is in its life. */
+  state: ConnectionState = "idle";
+  readonly #host: ConnectionHost;
+  readonly #deadline: Deadline;
+  /** How many reads or writes are waiting on the socket-operation timeout. */
+  #stalls = 0;
+  #extensions: Extensions | null = null;
+  #watching = false;
+  #waitingOp = false;
+
+  // The request being served.
+  #head: RequestHead | null = null;
+  #body: RequestBody | null = null;
+  #input: Input | null = null;
+  #proxy: CogenProxy | null = null;
+  #abort: AbortController | null = null;
+
+  // Its response.
+  #status: string | null = null;
+  #code = 0;
+  #headers: [string, string][] = [];
+  readonly #facts: HeaderFacts = { contentLength: -1, date: false, server: false, close: false };
+  #committed = false;
+  #held: Chunk | null = null;
+  #heldLength = 0;
+  /** Body bytes the app produced (counted for HEAD too, to mirror GET's framing). */
+  #sent = 0;
+  #chunked = false;
+  #noBody = false;
+  #close = false;
+  #continueSent = false;
+  readonly #startResponse: StartResponse;
+  readonly #write: Write;
+
+  /** Serves an accepted socket. */
+  constructor(host: ConnectionHost, socket: Socket) {
+    this.#host = host;
+    this.socket = socket;
+    const conn = socket.conn;
+    this.out = new Output(conn);
+    this.out.onProgress = () => this.#deadline.restart();
+    const addr = conn.remoteAddr;
+    this.facts = addr.transport === "tcp" || addr.transport === "udp"
+      ? { remoteAddr: addr.hostname, remotePort: String(addr.port) }
+      : { remoteAddr: (addr as Deno.UnixAddr).path ?? "", remotePort: "" };
+    this.#deadline = new Deadline(host.facts.sched, () => this.#onDeadline());
+    this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
+    this.#write = (chunk) => this.#onWrite(chunk);
+  }
+
+  /** The coroutine: requests one after another until the connection closes. */
+  async *run(): AsyncGenerator<Operation<unknown>, void, unknown> {
+    try {
+      for (let first = true; await this.#nextRequest(first); first = false) {
+        if (!(yield* this.#exchange())) break;
+      }
+    } catch (error) {
+      this.#host.report(error, "connection");
+    } finally {
+      await this.#end();
+    }
+  }
+
+  /** Closes an idle connection (graceful shutdown); returns whether it was idle. */
+  closeIfIdle(): boolean {
+    if (this.state !== "idle" || this.socket.end > this.socket.start) return false;
+    this.socket.close();
+    return true;
+  }
+
+  /** Ends the connection now: the app is stopped (its `finally` runs) and `cogen.signal` aborts. */
+  abandon(reason: string): Promise<void> {
+    this.#abort?.abort(new DOMException(reason, "AbortError"));
+    this.socket.close();
+    return this.task?.cancel() ?? Promise.resolve();
+  }
+
+  /** Writes the output gathered so far (the server's end-of-turn flush). */
+  uncork(): void {
+    if (this.#held !== null && !this.#committed) this.#commit(false);
+    this.out.flush().catch(() => this.socket.close());
+  }
+
+  // ---- reading requests ----
+
+  /** Reads until a complete head is parsed (true), or the connection should close (false). */
+  async #nextRequest(first: boolean): Promise<boolean> {
+    const { parser, limits } = this.#host;
+    const socket = this.socket;
+    let started = false;
+    this.state = "idle";
+    for (;;) {
+      if (socket.end > socket.start) {
+        try {
+          const end = parser.findHead(socket.buffer, socket.start, socket.end);
+          if (end >= 0) {
+            this.#head = parser.parseHead(socket.buffer, end);
+            socket.consume(end - socket.start);
+            this.#deadline.disarm();
+            return true;
+          }
+        } catch (error) {
+          this.#deadline.disarm();
+          await this.#refuse(error);
+          return false;
+        }
+        if (!started) {
+          // The first bytes of a request: from now on its head must be complete within headersTimeout.
+          started = true;
+          this.state = "head";
+          this.#deadline.arm(limits.headersTimeout);
+        }
+      } else if (!started) {
+        if (this.#host.closing) return false;
+        this.#deadline.arm(first ? limits.headersTimeout : limits.keepAliveTimeout);
+      }
+      let more: boolean;
+      try {
+        more = await socket.fill();
+      } catch {
+        return false;
+      }
+      if (!more) return false;
+    }
+  }
+
+  /** Answers a request the parser refused, then the connection closes. */
+  async #refuse(error: unknown): Promise<void> {
+    const status = error instanceof HttpError ? error.status : 400;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#errorResponse(status, message, 0);
+    await this.#flush();
+  }
+
+  #onDeadline(): void {
+    if (this.state === "head") {
+      // A head that did not come in time: 408, then close.
+      this.#errorResponse(408, "the request head did not arrive in time", 0);
+      this.out.flush().finally(() => this.socket.close()).catch(() => {});
+      return;
+    }
+    this.socket.close();
+  }
+
+  // ---- one exchange ----
+
+  /** Serves the parsed request; resolves whether the connection can carry another. */
+  async *#exchange(): AsyncGenerator<Operation<unknown>, boolean, unknown> {
+    const head = this.#head!;
+    const host = this.#host;
+    this.state = "busy";
+    const body = head.chunked || head.contentLength > 0 ? new RequestBody(this, head, host.limits) : null;
+    const input = new Input(body);
+    const abort = new AbortController();
+    const proxy = new CogenProxy(this.#extensionsOf(), head.contentLength, abort.signal);
+    this.#body = body;
+    this.#input = input;
+    this.#abort = abort;
+    this.#proxy = proxy;
+    this.#startResponseState(head);
+    const environ = buildEnviron(head, host.facts, this.facts, input, proxy, this);
+    let result: AppResult | undefined;
+    let iterator: Iterator<AppYield> | AsyncIterator<AppYield> | undefined;
+    let finished = false;
+    try {
+      const called = host.app(environ, this.#startResponse);
+      result = isPromiseLike(called) ? await called : called;
+      if (result instanceof FileWrapper) await this.#sendFile(result);
+      else if (Array.isArray(result)) this.#sendArray(result);
+      else {
+        const isAsync = result !== null &&
+          typeof (result as AsyncIterable<AppYield>)[Symbol.asyncIterator] === "function";
+        iterator = isAsync
+          ? (result as AsyncIterable<AppYield>)[Symbol.asyncIterator]()
+          : (result as Iterable<AppYield>)?.[Symbol.iterator]?.();
+        if (iterator === undefined) {
+          throw new TypeError(
+            `the app returned ${describe(result)}; return an iterable of chunks (or be a generator)`,
+          );
+        }
+        yield* this.#drive(iterator, isAsync);
+      }
+      finished = true;
+      this.#end200();
+    } catch (error) {
+      this.#appFailed(error, head);
+    } finally {
+      if (iterator !== undefined && !finished) await this.#closeIterator(iterator, head);
+      const close = (result as { close?: unknown } | undefined)?.close;
+      if (typeof close === "function" && !(result instanceof FileWrapper)) {
+        try {
+          await close.call(result);
+        } catch (error) {
+          host.report(error, `the app's close() for ${head.method} ${head.target}`);
+        }
+      }
+      this.#waitingOp = false;
+    }
+    return await this.#afterExchange(head, body);
+  }
+
+  /** Drives an app's iterator one step at a time; runs the operations it asks for. */
+  async *#drive(
+    iterator: Iterator<AppYield> | AsyncIterator<AppYield>,
+    isAsync: boolean,
+  ): AsyncGenerator<Operation<unknown>, void, unknown> {
+    let mode = NEXT;
+    let sent: unknown = undefined;
+    const proxy = this.#proxy!;
+    for (;;) {
+      let step: IteratorResult<AppYield, unknown>;
+      // An iterator without throw(): an operation's error ends the app.
+      if (mode === THROW && typeof iterator.throw !== "function") throw sent;
+      if (isAsync) {
+        // The step may take a while (the app awaits something): let what is written so far go out.
+        if (this.out.pending > 0 || this.#held !== null) this.#host.cork(this);
+        step = mode === NEXT
+          ? await (iterator as AsyncIterator<AppYield>).next(sent)
+          : await (iterator as AsyncIterator<AppYield>).throw!(sent);
+      } else {
+        step = mode === NEXT
+          ? (iterator as Iterator<AppYield>).next(sent)
+          : (iterator as Iterator<AppYield>).throw!(sent);
+      }
+      mode = NEXT;
+      sent = undefined;
+      if (step.done) return;
+      const item = step.value;
+      if (typeof item === "string" || item instanceof Uint8Array) {
+        if (item.length > 0) this.#chunk(item);
+        else {
+          // The seed's path: an empty chunk carries the operation recorded on the proxy.
+          const op = proxy.operation;
+          if (this.#status !== null && !this.#committed) this.#commit(false);
+          if (op !== null) {
+            proxy.operation = null;
+            yield* this.#runOperation(op);
+          }
+        }
+      } else if (isRunnable(item)) {
+        if (this.#status !== null && !this.#committed) this.#commit(false);
+        if (yield* this.#runOperation(item)) sent = proxy.result;
+        else {
+          mode = THROW;
+          sent = proxy.exception;
+        }
+      } else {
+        throw new TypeError(
+          `the app yielded ${
+            describe(item)
+          }: yield strings or Uint8Arrays (body), "" after recording an operation on environ.cogen, or an Operation or promise`,
+        );
+      }
+      if (this.out.pending > HIGH_WATER) await this.#flush();
+    }
+  }
+
+  /**
+   * Runs an operation for the app: flushes what was written, watches for the
+   * client leaving, yields the operation to the scheduler, and stores the
+   * outcome on the proxy. Returns whether it succeeded.
+   */
+  async *#runOperation(op: Runnable): AsyncGenerator<Operation<unknown>, boolean, unknown> {
+    const proxy = this.#proxy!;
+    if (proxy.operation !== null) {
+      throw new Error(
+        `an operation (${String(proxy.operation)}) was recorded on environ.cogen and never yielded with ""`,
+      );
+    }
+    if (this.out.pending > 0) this.out.flush().catch(() => this.socket.close());
+    this.#waitingOp = true;
+    this.#watch();
+    try {
+      const value = yield op instanceof Operation ? op : new Await(op);
+      proxy.result = value;
+      proxy.exception = null;
+      return true;
+    } catch (error) {
+      proxy.result = error instanceof Error ? error : new Error(String(error));
+      proxy.exception = error;
+      return false;
+    } finally {
+      this.#waitingOp = false;
+    }
+  }
+
+  /** While the app waits on an operation, a pending read notices the client leaving. */
+  #watch(): void {
+    if (this.#watching || this.socket.eof) {
+      if (this.socket.eof) this.#clientGone();
+      return;
+    }
+    this.#watching = true;
+    this.socket.fill().then(
+      (more) => {
+        this.#watching = false;
+        if (!more) this.#clientGone();
+        else if (this.#waitingOp && this.socket.end - this.socket.start < this.#host.limits.maxHeaderBytes) {
+          this.#watch();
+        }
+      },
+      () => {
+        this.#watching = false;
+        this.#clientGone();
+      },
+    );
+  }
+
+  /** The client went away while its app waited: stop the app, free everything. */
+  #clientGone(): void {
+    if (this.state !== "busy" || !this.#waitingOp) return;
+    this.abandon("the client went away").catch((error) => this.#host.report(error, "cancel"));
+  }
+
+  async #closeIterator(
+    iterator: Iterator<AppYield> | AsyncIterator<AppYield>,
+    head: RequestHead,
+  ): Promise<void> {
+    try {
+      await iterator.return?.();
+    } catch (error) {
+      this.#host.report(error, `the app's finally block for ${head.method} ${head.target}`);
+    }
+  }
+
+  /** After the response: keep the connection for another request? */
+  async #afterExchange(head: RequestHead, body: RequestBody | null): Promise<boolean> {
+    this.#proxy = null;
+    this.#input = null;
+    let keep = !this.#close && head.keepAlive && !this.#host.closing;
+    if (keep && body !== null && !body.done) {
+      if (head.expectContinue && !this.#continueSent) keep = false; // the client may still be waiting to send
+      else keep = await body.drain(this.#host.limits.maxDrainBytes);
+    }
+    this.#body = null;
+    this.#abort = null;
+    // Pipelined requests already here: answer them before writing (one write for all).
+    const more = keep && this.socket.end > this.socket.start;
+    if (!more || this.out.pending > HIGH_WATER) {
+      try {
+        await this.#flush();
+      } catch {
+        return false;
+      }
+    }
+    return keep;
+  }
+
+  // ---- startResponse and the body ----
+
+  #startResponseState(head: RequestHead): void {
+    this.#status = null;
+    this.#code = 0;
+    this.#headers = [];
+    this.#committed = false;
+    this.#held = null;
+    this.#heldLength = 0;
+    this.#sent = 0;
+    this.#chunked = false;
+    this.#noBody = head.method === "HEAD";
+    this.#close = false;
+    this.#continueSent = false;
+  }
+
+  #onStartResponse(status: string, headers: [string, string][], excInfo?: unknown): Write {
+    if (excInfo !== undefined && excInfo !== null) {
+      if (this.#committed) throw excInfo;
+    } else if (this.#status !== null) {
+      throw new Error(
+        "startResponse: called a second time without excInfo; pass the error being handled as the third argument",
+      );
+    }
+    const code = statusCode(status);
+    if (code < 0) {
+      throw new TypeError(
+        `startResponse: status must look like "200 OK" (three digits, a space, a reason), got ${
+          describe(status)
+        }`,
+      );
+    }
+    if (code < 200) {
+      throw new TypeError(
+        `startResponse: ${code} is an interim status; the server sends 100 Continue itself`,
+      );
+    }
+    checkHeaders(headers, this.#facts);
+    this.#status = status;
+    this.#code = code;
+    this.#headers = headers;
+    this.#noBody = this.#head!.method === "HEAD" || code === 204 || code === 304;
+    return this.#write;
+  }
+
+  #onWrite(chunk: Chunk): void {
+    if (typeof chunk !== "string" && !(chunk instanceof Uint8Array)) {
+      throw new TypeError(`write(): expected a string or a Uint8Array, got ${describe(chunk)}`);
+    }
+    if (chunk.length > 0) this.#chunk(chunk);
+  }
+
+  /** A non-empty body chunk from the app. */
+  #chunk(chunk: Chunk): void {
+    if (this.#status === null) {
+      throw new Error("the app produced body data before calling startResponse");
+    }
+    let length = typeof chunk === "string" ? utf8Length(chunk) : chunk.length;
+    const declared = this.#facts.contentLength;
+    if (declared >= 0 && this.#sent + length > declared) {
+      // More than the Content-Length it gave: send what fits, then the connection closes.
+      const room = declared - this.#sent;
+      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+      chunk = bytes.subarray(0, room);
+      length = room;
+      this.#close = true;
+      if (length > 0) this.#emit(chunk, length);
+      throw new ContentLengthError(`the app sent more than its Content-Length of ${declared} bytes`);
+    }
+    this.#emit(chunk, length);
+  }
+
+  /** Writes (or holds) a chunk with the framing of the response. */
+  #emit(chunk: Chunk, length: number): void {
+    if (!this.#committed) {
+      if (this.#held === null && this.#facts.contentLength < 0) {
+        // Hold the first chunk: if the app ends right after, the response gets a Content-Length.
+        this.#held = chunk;
+        this.#heldLength = length;
+        this.#sent += length;
+        return;
+      }
+      this.#commit(false);
+    }
+    this.#sent += length;
+    this.#frame(chunk, length);
+  }
+
+  /** Appends a body chunk to the output, chunk-framed if need be. */
+  #frame(chunk: Chunk, length: number): void {
+    if (this.#noBody) return;
+    const out = this.out;
+    if (this.#chunked) out.latin1(`${length.toString(16)}\r\n`);
+    if (typeof chunk === "string") out.utf8(chunk, length);
+    else out.bytes(chunk);
+    if (this.#chunked) out.latin1("\r\n");
+  }
+
+  /**
+   * Writes the head. `complete`: the app has ended, so a body of unknown
+   * length is exactly what was held.
+   */
+  #commit(complete: boolean): void {
+    const head = this.#head!;
+    const facts = this.#facts;
+    const framing: Framing = { addContentLength: -1, chunked: false, close: false, keepAlive10: false };
+    const bodiless = this.#code === 204 || this.#code === 304;
+    if (facts.contentLength < 0 && !bodiless) {
+      if (complete) framing.addContentLength = this.#sent;
+      else if (head.minor === 1) framing.chunked = true;
+      else this.#close = true; // HTTP/1.0 without a length: the end of the body is the end of the connection
+    }
+    const body = this.#body;
+    if (body !== null && !body.done) {
+      const left = body.remaining;
+      if ((head.expectContinue && !this.#continueSent) || left > this.#host.limits.maxDrainBytes) {
+        this.#close = true;
+      }
+    }
+    this.#close ||= facts.close || !head.keepAlive || this.#host.closing;
+    framing.close = this.#close;
+    framing.keepAlive10 = head.minor === 0 && !this.#close;
+    writeHead(this.out, head.minor, this.#status!, this.#headers, facts, framing, this.#host.serverLine);
+    this.#committed = true;
+    this.#chunked = framing.chunked;
+    const held = this.#held;
+    if (held !== null) {
+      this.#held = null;
+      this.#frame(held, this.#heldLength);
+    }
+  }
+
+  /** The app ended normally: finish the message. */
+  #end200(): void {
+    if (this.#status === null) throw new Error("the app returned without calling startResponse");
+    if (!this.#committed) this.#commit(true);
+    else if (this.#chunked && !this.#noBody) this.out.latin1("0\r\n\r\n");
+    const declared = this.#facts.contentLength;
+    if (declared >= 0 && this.#sent < declared && !this.#noBody) {
+      this.#close = true;
+      this.#host.report(
+        new ContentLengthError(`the app sent ${this.#sent} of the ${declared} bytes of its Content-Length`),
+        this.#describeRequest(),
+      );
+    }
+  }
+
+  /** An array is sent as is, with a Content-Length when the app gave none. */
+  #sendArray(items: AppYield[]): void {
+    for (const item of items) {
+      if (typeof item !== "string" && !(item instanceof Uint8Array)) {
+        throw new TypeError(
+          `the app returned an array holding ${describe(item)}; an array may hold only chunks`,
+        );
+      }
+      if (item.length > 0) this.#chunk(item);
+    }
+  }
+
+  /** Streams a `wsgi.file_wrapper` straight from the file. */
+  async #sendFile(wrapper: FileWrapper): Promise<void> {
+    try {
+      if (this.#status === null) {
+        throw new Error("the app returned a file_wrapper without calling startResponse");
+      }
+      if (!this.#committed) this.#commit(false);
+      const declared = this.#facts.contentLength;
+      let left = declared >= 0 ? Math.min(declared, wrapper.length) : wrapper.length;
+      if (this.#noBody) left = 0;
+      const block = new Uint8Array(Math.min(wrapper.blockSize, 1 << 20));
+      while (left > 0) {
+        const n = await wrapper.file.read(block.subarray(0, Math.min(block.length, left)));
+        if (n === null) break;
+        left -= n;
+        this.#sent += n;
+        this.#frame(block.subarray(0, n), n);
+        await this.#flush();
+      }
+    } finally {
+      wrapper.close();
+    }
+  }
+
+  /** The app failed: 500 if nothing was sent yet, else the connection closes mid-message. */
+  #appFailed(error: unknown, head: RequestHead): void {
+    this.#host.report(error, this.#describeRequest());
+    if (this.#committed) {
+      this.#close = true;
+      return;
+    }
+    this.#held = null;
+    const status = error instanceof HttpError ? error.status : 500;
+    const detail = this.#host.debug && error instanceof Error ? `${error.stack ?? error.message}\n` : "";
+    this.#errorResponse(status, detail, head.minor, head.method !== "HEAD");
+  }
+
+  /** A short plain-text response from the server itself, closing the connection. */
+  #errorResponse(status: number, detail: string, minor: number, withBody = true): void {
+    const text = `${status} ${STATUS_TEXT[status] ?? "Error"}\n${
+      detail && !detail.endsWith("\n") ? detail + "\n" : detail
+    }`;
+    const bytes = new TextEncoder().encode(text);
+    this.#close = true;
+    this.#committed = true;
+    this.out.latin1(
+      `HTTP/1.${minor === 0 ? 0 : 1} ${status} ${
+        STATUS_TEXT[status] ?? "Error"
+      }\r\n${dateHeader()}${this.#host.serverLine}` +
+        `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`,
+    );
+    if (withBody) this.out.bytes(bytes);
+  }
+
+  // ---- the body, for RequestBody ----
+
+  /** @ignore For `RequestBody`: sends the interim 100 before the first body read waits. */
+  sendContinue(): void {
+    const head = this.#head;
+    if (head === null || !head.expectContinue || this.#continueSent || this.#committed) return;
+    this.#continueSent = true;
+    this.out.latin1("HTTP/1.1 100 Continue\r\n\r\n");
+    this.out.flush().catch(() => this.socket.close());
+  }
+
+  /** @ignore For `RequestBody`: a body read waits (or stops waiting) on the socket. */
+  awaitingBody(waiting: boolean): void {
+    this.#stall(waiting);
+  }
+
+  /** Counts the reads and writes waiting on the socket-operation timeout. */
+  #stall(waiting: boolean): void {
+    if (waiting) {
+      if (this.#stalls++ === 0) this.#deadline.arm(this.#host.limits.sockoperTimeout);
+    } else if (--this.#stalls === 0) this.#deadline.disarm();
+  }
+
+  /** Flushes the output under the socket-operation timeout. */
+  async #flush(): Promise<void> {
+    if (this.out.pending === 0 && !this.out.flushing) return;
+    this.#stall(true);
+    try {
+      await this.out.flush();
+    } finally {
+      this.#stall(false);
+    }
+  }
+
+  #extensionsOf(): Extensions {
+    return this.#extensions ??= createExtensions(
+      () => this.#proxy ?? noRequest(),
+      () => this.#input ?? noRequest(),
+    );
+  }
+
+  #describeRequest(): string {
+    const head = this.#head;
+    return head === null ? "a request" : `the app, for ${head.method} ${head.target}`;
+  }
+
+  /** The connection's end: flush what is left, close, tell the server. */
+  async #end(): Promise<void> {
+    this.state = "closed";
+    this.#deadline.disarm();
+    this.#abort = null;
+    try {
+      if (!this.socket.closed) await this.#flush();
+    } catch {
+      // The client is gone; nothing more to send.
+    }
+    this.out.discard();
+    this.socket.close();
+    this.#host.closed(this);
+  }
+}
+
+/** The app broke its own Content-Length. */
+class ContentLengthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ContentLengthError";
+  }
+}
+
+function noRequest(): never {
+  throw new Error(
+    "cogen: this connection is not serving a request now; use environ helpers during the request only",
+  );
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<AppResult> {
+  return value !== null && typeof value === "object" &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}

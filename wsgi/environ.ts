@@ -1,0 +1,282 @@
+/**
+ * The `environ` an app receives: CGI variables, WSGI keys and cogen's
+ * per-request proxy, built once per request with a fixed order of keys.
+ *
+ * @module
+ */
+import type { Scheduler } from "../core/mod.ts";
+import type { FileWrapperFactory } from "./file_wrapper.ts";
+import type { RequestHead } from "./http_parser.ts";
+import type { Input } from "./input.ts";
+import type { CogenProxy, CoreMirror, InputOperations } from "./proxy.ts";
+
+/** `wsgi.errors`: where an app writes diagnostics (stderr). */
+export interface ErrorStream {
+  /** Writes a string. */
+  write(text: string): void;
+  /** Writes each string. */
+  writelines(lines: Iterable<string>): void;
+  /** Does nothing: stderr is not buffered. */
+  flush(): void;
+}
+
+/**
+ * What an app receives for each request. The CGI keys are strings; request
+ * headers are under `HTTP_*` (upper-cased, `-` → `_`; repeats joined with
+ * `, `, `Cookie` with `; `), except Content-Type and Content-Length.
+ */
+export interface Environ {
+  /** The method, as received. */
+  REQUEST_METHOD: string;
+  /** The part of the path that led to the app (`""` at the root; see `PathInfoDispatcher`). */
+  SCRIPT_NAME: string;
+  /** The rest of the path, percent-decoded (UTF-8) except `%2F`. */
+  PATH_INFO: string;
+  /** What follows the first `?`, raw. */
+  QUERY_STRING: string;
+  /** The request target exactly as received. */
+  REQUEST_URI: string;
+  /** The Content-Type header, or `""`. */
+  CONTENT_TYPE: string;
+  /** The Content-Length header, or `""` (also for chunked bodies). */
+  CONTENT_LENGTH: string;
+  /** The host the server listens on. */
+  SERVER_NAME: string;
+  /** The port the server listens on (`""` for a Unix socket). */
+  SERVER_PORT: string;
+  /** The request's version, such as `"HTTP/1.1"`. */
+  SERVER_PROTOCOL: string;
+  /** The server's name and version. */
+  SERVER_SOFTWARE: string;
+  /** What the server speaks: `"HTTP/1.1"`. */
+  ACTUAL_SERVER_PROTOCOL: string;
+  /** The client's address. */
+  REMOTE_ADDR: string;
+  /** The client's port (`""` over a Unix socket). */
+  REMOTE_PORT: string;
+  /** `"Basic"` when the request carries Basic credentials, else `""`. */
+  AUTH_TYPE: string;
+  /** The user name of Basic credentials, else `""` (the password is not checked here). */
+  REMOTE_USER: string;
+  /** `[1, 0]`. */
+  "wsgi.version": readonly [1, 0];
+  /** `"http"`. */
+  "wsgi.url_scheme": string;
+  /** The request body. */
+  "wsgi.input": Input;
+  /** Diagnostics go here (stderr). */
+  "wsgi.errors": ErrorStream;
+  /** `false`: one thread. */
+  "wsgi.multithread": boolean;
+  /** `true` when several worker processes serve the port. */
+  "wsgi.multiprocess": boolean;
+  /** `false`. */
+  "wsgi.run_once": boolean;
+  /** Wraps a file for the server to stream. */
+  "wsgi.file_wrapper": FileWrapperFactory;
+  /** cogen's per-request proxy (same object as `cogen.wsgi`). */
+  cogen: CogenProxy;
+  /** The same proxy, by the seed's name. */
+  "cogen.wsgi": CogenProxy;
+  /** The mirror of `core` whose operation constructors record on the proxy and return `""`. */
+  "cogen.core": CoreMirror;
+  /** Body reads as recorded operations: `yield environ["cogen.input"].read(8192)`. */
+  "cogen.input": InputOperations;
+  /** Records any operation factory's result on the proxy, returns `""`. */
+  "cogen.call": CogenProxy["call"];
+  /** Records an operation on the proxy, returns `""`. */
+  "cogen.yield": CogenProxy["yield"];
+  /** The scheduler. */
+  "cogen.sched": Scheduler;
+  /** The connection (for diagnostics). */
+  "cogen.http_connection": unknown;
+  /** The request's header fields exactly as received, flat: `[name, value, name, value…]`. */
+  "cogen.headers": readonly string[];
+  /** Aborted when the client goes away or the server shuts down. */
+  "cogen.signal": AbortSignal;
+  /** Request headers. */
+  [header: `HTTP_${string}`]: string | undefined;
+  /** Whatever middleware adds. */
+  [key: string]: unknown;
+}
+
+/** `wsgi.errors`, shared by every request. */
+export const errorStream: ErrorStream = {
+  write(text: string): void {
+    Deno.stderr.writeSync(new TextEncoder().encode(text));
+  },
+  writelines(lines: Iterable<string>): void {
+    for (const line of lines) this.write(line);
+  },
+  flush(): void {},
+};
+
+/** The server-wide values every environ repeats. */
+export interface ServerFacts {
+  serverName: string;
+  serverPort: string;
+  software: string;
+  multiprocess: boolean;
+  sched: Scheduler;
+  fileWrapper: FileWrapperFactory;
+}
+
+/** The per-connection values. */
+export interface ConnectionFacts {
+  remoteAddr: string;
+  remotePort: string;
+}
+
+const WSGI_VERSION = [1, 0] as const;
+
+/**
+ * Builds the environ of a request.
+ *
+ * @example
+ * ```ts ignore
+ * const environ = buildEnviron(head, server, connection, input, proxy);
+ * ```
+ */
+export function buildEnviron(
+  head: RequestHead,
+  server: ServerFacts,
+  conn: ConnectionFacts,
+  input: Input,
+  proxy: CogenProxy,
+  httpConnection: unknown,
+): Environ {
+  const environ = {
+    REQUEST_METHOD: head.method,
+    SCRIPT_NAME: "",
+    PATH_INFO: decodePath(head.path),
+    QUERY_STRING: head.query,
+    REQUEST_URI: head.target,
+    CONTENT_TYPE: head.contentType,
+    CONTENT_LENGTH: head.contentLength >= 0 ? String(head.contentLength) : "",
+    SERVER_NAME: server.serverName,
+    SERVER_PORT: server.serverPort,
+    SERVER_PROTOCOL: head.version,
+    SERVER_SOFTWARE: server.software,
+    ACTUAL_SERVER_PROTOCOL: "HTTP/1.1",
+    REMOTE_ADDR: conn.remoteAddr,
+    REMOTE_PORT: conn.remotePort,
+    AUTH_TYPE: "",
+    REMOTE_USER: "",
+    "wsgi.version": WSGI_VERSION,
+    "wsgi.url_scheme": "http",
+    "wsgi.input": input,
+    "wsgi.errors": errorStream,
+    "wsgi.multithread": false,
+    "wsgi.multiprocess": server.multiprocess,
+    "wsgi.run_once": false,
+    "wsgi.file_wrapper": server.fileWrapper,
+    cogen: proxy,
+    "cogen.wsgi": proxy,
+    "cogen.core": proxy.core,
+    "cogen.input": proxy.input,
+    "cogen.call": proxy.call,
+    "cogen.yield": proxy.yield,
+    "cogen.sched": server.sched,
+    "cogen.http_connection": httpConnection,
+    "cogen.headers": head.headers,
+    "cogen.signal": proxy.signal,
+  } as Environ;
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    const key = environKey(headers[i]);
+    if (key === "") continue;
+    const value = headers[i + 1];
+    const previous = environ[key] as string | undefined;
+    environ[key] = previous === undefined
+      ? value
+      : `${previous}${key === "HTTP_COOKIE" ? "; " : ", "}${value}`;
+  }
+  const authorization = environ.HTTP_AUTHORIZATION;
+  if (authorization !== undefined) basicAuth(environ, authorization);
+  return environ;
+}
+
+/** Recent header names and their environ keys: the same few names come in every request. */
+const keyCache = new Map<string, string>();
+
+/**
+ * `HTTP_` + the name upper-cased with `-` → `_`; `""` for Content-Type/-Length (CGI keys of their
+ * own) and for names with `_`.
+ */
+function environKey(name: string): string {
+  let key = keyCache.get(name);
+  if (key !== undefined) return key;
+  const upper = name.toUpperCase().replaceAll("-", "_");
+  // A name with "_" would share a key with its dashed twin (a spoofing path through proxies
+  // that pass such names on): it is left out, as Gunicorn and nginx do; cogen.headers has it.
+  key = upper === "CONTENT_TYPE" || upper === "CONTENT_LENGTH" || name.includes("_") ? "" : `HTTP_${upper}`;
+  if (keyCache.size < 1000) keyCache.set(name, key);
+  return key;
+}
+
+/** Sets AUTH_TYPE and REMOTE_USER from `Basic` credentials. */
+function basicAuth(environ: Environ, authorization: string): void {
+  const space = authorization.indexOf(" ");
+  if (space < 0 || authorization.slice(0, space).toLowerCase() !== "basic") return;
+  try {
+    const decoded = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(atob(authorization.slice(space + 1).trim()), (c) => c.charCodeAt(0)),
+    );
+    const colon = decoded.indexOf(":");
+    if (colon < 0) return;
+    environ.AUTH_TYPE = "Basic";
+    environ.REMOTE_USER = decoded.slice(0, colon);
+  } catch {
+    // Malformed credentials: no user. The app still sees HTTP_AUTHORIZATION.
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Percent-decodes a path, except `%2F` (an encoded `/` stays encoded, so the
+ * segments stay apart). The bytes are read as UTF-8, or as ISO-8859-1 when
+ * they are not valid UTF-8; a `%` not followed by two hex digits stays as is.
+ *
+ * @example
+ * ```ts
+ * import { decodePath } from "@cogen/cogen/wsgi";
+ * decodePath("/caf%C3%A9/a%2Fb"); // "/café/a%2Fb"
+ * ```
+ */
+export function decodePath(path: string): string {
+  if (path.indexOf("%") < 0) return path;
+  const bytes = new Uint8Array(path.length);
+  let n = 0;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 0x25 && i + 2 < path.length + 0) {
+      const hi = hexValue(path.charCodeAt(i + 1));
+      const lo = hexValue(path.charCodeAt(i + 2));
+      if (hi >= 0 && lo >= 0) {
+        const byte = hi * 16 + lo;
+        if (byte !== 0x2f) {
+          bytes[n++] = byte;
+          i += 2;
+          continue;
+        }
+      }
+    }
+    bytes[n++] = c;
+  }
+  const decoded = bytes.subarray(0, n);
+  try {
+    return utf8.decode(decoded);
+  } catch {
+    let s = "";
+    for (const b of decoded) s += String.fromCharCode(b);
+    return s;
+  }
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x57;
+  return -1;
+}

@@ -1,0 +1,35 @@
+/**
+ * The HTTP/1.1 server that runs apps interleaved on the scheduler of `core/`:
+ * the parser, the environ, the connection loop and `serve`.
+ *
+ * ```ts
+ * import { serve } from "@cogen/cogen/wsgi";
+ * const server = serve(async function* (_environ, startResponse) {
+ *   startResponse("200 OK", [["Content-Type", "text/plain"]]);
+ *   yield "Hello, World!";
+ * }, { port: 0 });
+ * await server.shutdown(0);
+ * ```
+ *
+ * @module
+ */
+export type { App, AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
+export { RequestBody } from "./body.ts";
+export { Connection, type ConnectionState } from "./connection.ts";
+export { PathInfoDispatcher, type Route } from "./dispatch.ts";
+export { decodePath, type Environ, type ErrorStream } from "./environ.ts";
+export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
+export { HttpError, STATUS_TEXT } from "./http_error.ts";
+export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";
+export { Input } from "./input.ts";
+export { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from "./options.ts";
+export { CogenProxy, type CoreMirror, type InputOperations, isRunnable, type Runnable } from "./proxy.ts";
+export {
+  type ListenAddress,
+  serve,
+  type ServeOptions,
+  type Server,
+  SERVER_SOFTWARE,
+  type ServerOptions,
+  WSGIServer,
+} from "./server.ts";

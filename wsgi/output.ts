@@ -1,0 +1,189 @@
+/**
+ * A connection's outgoing bytes: small pieces (a response head, short
+ * chunks, chunk framing) are gathered into one buffer so that a response
+ * usually leaves in one write; large chunks are written as they are, without
+ * a copy. Writes happen one after another; a flush started while one is under
+ * way joins it.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+/** Pieces at least this large are written directly rather than copied. */
+const DIRECT = 16 * 1024;
+/** Size of a gathering buffer. */
+const BLOCK = 16 * 1024;
+
+/** Spare gathering buffers, shared by every connection: idle connections hold none. */
+const pool: Uint8Array[] = [];
+
+/**
+ * The outgoing side of a connection.
+ *
+ * @example
+ * ```ts ignore
+ * const out = new Output(conn);
+ * out.latin1("HTTP/1.1 200 OK\r\n\r\n");
+ * await out.flush();
+ * ```
+ */
+export class Output {
+  readonly #conn: Deno.Conn;
+  /** Full pieces waiting to be written, in order, and whether each is a pool buffer. */
+  #queue: Uint8Array[] = [];
+  #pooled: boolean[] = [];
+  /** The buffer being filled (from the pool), and how much of it is used. */
+  #block: Uint8Array | null = null;
+  #used = 0;
+  /** Bytes queued or gathered and not yet written. */
+  #pending = 0;
+  #flushing: Promise<void> | null = null;
+  #failed: unknown = null;
+  /** Called with the byte count after each write (restarts a write timeout). */
+  onProgress: (() => void) | null = null;
+
+  /** The output of `conn`. */
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Bytes not yet written. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Whether a write is under way. */
+  get flushing(): boolean {
+    return this.#flushing !== null;
+  }
+
+  /** The error a write failed with, or `null`. */
+  get failed(): unknown {
+    return this.#failed;
+  }
+
+  /** Appends a string of code points <= 0xFF, one byte each (status lines, headers). */
+  latin1(text: string): void {
+    const n = text.length;
+    const block = this.#room(n);
+    let used = this.#used;
+    for (let i = 0; i < n; i++) block[used++] = text.charCodeAt(i);
+    this.#used = used;
+    this.#pending += n;
+  }
+
+  /** Appends a string as UTF-8; `byteLength` is its UTF-8 length. */
+  utf8(text: string, byteLength: number): void {
+    if (byteLength >= DIRECT) {
+      this.#push(encoder.encode(text));
+      return;
+    }
+    const block = this.#room(byteLength);
+    const { written } = encoder.encodeInto(text, block.subarray(this.#used));
+    this.#used += written;
+    this.#pending += written;
+  }
+
+  /** Appends bytes (large ones are queued without a copy: do not change them until written). */
+  bytes(data: Uint8Array): void {
+    if (data.length >= DIRECT) {
+      this.#push(data);
+      return;
+    }
+    const block = this.#room(data.length);
+    block.set(data, this.#used);
+    this.#used += data.length;
+    this.#pending += data.length;
+  }
+
+  /** Writes everything appended so far; resolves once it is written (or rejects if a write failed). */
+  flush(): Promise<void> {
+    if (this.#flushing !== null) return this.#flushing;
+    if (this.#failed !== null) return Promise.reject(this.#failed);
+    if (this.#pending === 0) return Promise.resolve();
+    const flushing = this.#drain().finally(() => {
+      this.#flushing = null;
+    });
+    this.#flushing = flushing;
+    return flushing;
+  }
+
+  /** Forgets what was not written (the connection is closing). */
+  discard(): void {
+    this.#queue.length = 0;
+    this.#pooled.length = 0;
+    this.#release();
+    this.#pending = 0;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        this.#seal();
+        const piece = this.#queue.shift();
+        if (piece === undefined) return;
+        const pooled = this.#pooled.shift();
+        let written = 0;
+        while (written < piece.length) {
+          written += await this.#conn.write(written === 0 ? piece : piece.subarray(written));
+          this.onProgress?.();
+        }
+        this.#pending -= piece.length;
+        if (pooled && pool.length < 1024) pool.push(new Uint8Array(piece.buffer));
+      }
+    } catch (error) {
+      this.#failed = error;
+      this.discard();
+      throw error;
+    }
+  }
+
+  /** Moves the gathering buffer, if used, to the write queue. */
+  #seal(): void {
+    if (this.#block === null || this.#used === 0) return;
+    this.#queue.push(this.#block.subarray(0, this.#used));
+    this.#pooled.push(this.#block.length === BLOCK);
+    this.#block = null;
+    this.#used = 0;
+  }
+
+  #push(data: Uint8Array): void {
+    this.#seal();
+    this.#queue.push(data);
+    this.#pooled.push(false);
+    this.#pending += data.length;
+  }
+
+  /** A gathering buffer with room for `n` more bytes. */
+  #room(n: number): Uint8Array {
+    if (this.#block !== null && this.#used + n <= this.#block.length) return this.#block;
+    this.#seal();
+    this.#block = n <= BLOCK ? pool.pop() ?? new Uint8Array(BLOCK) : new Uint8Array(n);
+    this.#used = 0;
+    return this.#block;
+  }
+
+  #release(): void {
+    if (this.#block !== null && this.#block.length === BLOCK && pool.length < 1024) pool.push(this.#block);
+    this.#block = null;
+    this.#used = 0;
+  }
+}
+
+/** The UTF-8 length of a string, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2;
+        i++;
+      } else n += 2;
+    } else n += 2;
+  }
+  return n;
+}

@@ -1,0 +1,190 @@
+/**
+ * cogen's coroutine extensions, as the seed spells them: the per-request
+ * proxy `environ.cogen` (`operation`, `result`, `exception`) and the helpers
+ * that record an operation on it and return `""` — the mirror of `core`
+ * (`environ.cogen.core.events.WaitForSignal(...)`), the body reads
+ * (`environ["cogen.input"].read(n)`), `cogen.call` and `cogen.yield`.
+ *
+ * An app yields the `""` they return; middleware that passes empty chunks
+ * through passes the operation through; the server runs it and stores the
+ * outcome on the proxy.
+ *
+ * @module
+ */
+import * as core from "../core/mod.ts";
+import type { Operation, PublishSubscribeQueue, Queue } from "../core/mod.ts";
+
+/** Something the server can run for an app: an operation or a promise. */
+export type Runnable = Operation<unknown> | PromiseLike<unknown>;
+
+/**
+ * The per-request proxy, `environ.cogen` (also `environ["cogen.wsgi"]`).
+ *
+ * @example
+ * ```ts
+ * import type { Environ, StartResponse } from "@cogen/cogen/wsgi";
+ * // The seed's wait_app.
+ * async function* waitApp(environ: Environ, startResponse: StartResponse) {
+ *   startResponse("200 OK", [["Content-Type", "text/html"]]);
+ *   yield "I'm waiting for some signal";
+ *   yield environ.cogen.core.events.WaitForSignal("abc", { timeout: 1000 });
+ *   if (environ.cogen.result instanceof Error) yield "Your time is up !";
+ *   else yield `Someone signaled me: ${environ.cogen.result}`;
+ * }
+ * ```
+ */
+export class CogenProxy {
+  /** The operation recorded for the server to run at the next `""`, or `null`. */
+  operation: Runnable | null = null;
+  /** The outcome of the last operation: its value, or the `Error` it failed with. */
+  result: unknown = undefined;
+  /** The error of the last operation, or `null` when it succeeded. */
+  exception: unknown = null;
+  /** The request's Content-Length (-1 when absent). */
+  contentLength: number;
+  /** Body bytes read so far. */
+  readCount = 0;
+  /** The mirror of `core`: constructors that record an operation here and return `""`. */
+  readonly core: CoreMirror;
+  /** Body reads that record an operation here and return `""`. */
+  readonly input: InputOperations;
+  /** Records `factory(...args)` as the operation; returns `""`. */
+  readonly call: <A extends unknown[]>(factory: (...args: A) => Runnable, ...args: A) => "";
+  /** Records `operation`; returns `""`. */
+  readonly yield: (operation: Runnable) => "";
+  /** Aborted when the client goes away or the server shuts down (never on a normal end). */
+  readonly signal: AbortSignal;
+
+  /** @ignore Built by the server for each request. */
+  constructor(extensions: Extensions, contentLength: number, signal: AbortSignal) {
+    this.core = extensions.core;
+    this.input = extensions.input;
+    this.call = extensions.call;
+    this.yield = extensions.yield;
+    this.contentLength = contentLength;
+    this.signal = signal;
+  }
+}
+
+/** Operation constructors that record on the proxy instead of returning the operation. */
+export type Recording<T> = {
+  [K in keyof T]: T[K] extends abstract new (...args: infer A) => Operation<unknown> ? (...args: A) => ""
+    : never;
+};
+
+/** The operations of `core` offered by the mirror. */
+const EVENTS = {
+  Sleep: core.Sleep,
+  WaitForSignal: core.WaitForSignal,
+  Signal: core.Signal,
+  AddCoro: core.AddCoro,
+  Join: core.Join,
+  Call: core.Call,
+  Await: core.Await,
+  Race: core.Race,
+  All: core.All,
+  CurrentTask: core.CurrentTask,
+};
+
+/** `environ.cogen.core`: `events` holds every operation of `core`, plus queue and pub/sub helpers. */
+export interface CoreMirror {
+  /** `yield environ.cogen.core.events.Sleep(10)` and so on. */
+  readonly events: Recording<typeof EVENTS>;
+  /** `yield environ.cogen.core.queue(q).get({ timeout })`: `get`, `put`, `join` of a queue the app created. */
+  queue<T>(q: Queue<T>): {
+    get(options?: core.OperationOptions): "";
+    put(item: T, options?: core.OperationOptions): "";
+    join(options?: core.OperationOptions): "";
+  };
+  /** `yield environ.cogen.core.pubsub(ps).fetch({ key })`: the operations of a pub/sub queue. */
+  pubsub<T>(ps: PublishSubscribeQueue<T>): {
+    subscribe(key?: unknown): "";
+    unsubscribe(key?: unknown): "";
+    publish(message: T): "";
+    fetch(options?: core.FetchOptions): "";
+  };
+}
+
+/**
+ * `environ["cogen.input"]`: asynchronous body reads that record an operation
+ * and return `""`; the chunk (a `Uint8Array`, empty at the end) or the error
+ * arrives in `environ.cogen.result`.
+ */
+export interface InputOperations {
+  /** Reads up to `n` bytes. */
+  read(n?: number): "";
+  /** Reads one line (up to `limit` bytes; past it the result is an error). */
+  readline(limit?: number): "";
+  /** The seed's name for `read`. */
+  Read(n?: number): "";
+  /** The seed's name for `readline`. */
+  ReadLine(limit?: number): "";
+}
+
+/** What a connection gives its requests' proxies: helpers bound once per connection. */
+export interface Extensions {
+  readonly core: CoreMirror;
+  readonly input: InputOperations;
+  readonly call: CogenProxy["call"];
+  readonly yield: CogenProxy["yield"];
+}
+
+/** The reads an `Input` offers, as operations. */
+export interface InputSource {
+  readOperation(n: number): Operation<Uint8Array>;
+  readlineOperation(limit: number): Operation<Uint8Array>;
+}
+
+/**
+ * Builds the helpers of one connection. They record on `current()`, the
+ * proxy of the request the connection is serving, so nothing is allocated
+ * per request.
+ */
+export function createExtensions(current: () => CogenProxy, input: () => InputSource): Extensions {
+  const record = (operation: Runnable): "" => {
+    const proxy = current();
+    if (proxy.operation !== null) {
+      throw new Error(
+        `cogen: an operation (${
+          String(proxy.operation)
+        }) is already recorded and was not yielded yet; yield "" after each recorded operation`,
+      );
+    }
+    proxy.operation = operation;
+    return "";
+  };
+  const events = {} as Record<string, (...args: unknown[]) => "">;
+  for (const [name, Op] of Object.entries(EVENTS)) {
+    const ctor = Op as unknown as new (...args: unknown[]) => Operation<unknown>;
+    events[name] = (...args: unknown[]) => record(new ctor(...args));
+  }
+  const coreMirror: CoreMirror = {
+    events: events as unknown as Recording<typeof EVENTS>,
+    queue: <T>(q: Queue<T>) => ({
+      get: (options?: core.OperationOptions) => record(q.get(options)),
+      put: (item: T, options?: core.OperationOptions) => record(q.put(item, options)),
+      join: (options?: core.OperationOptions) => record(q.join(options)),
+    }),
+    pubsub: <T>(ps: PublishSubscribeQueue<T>) => ({
+      subscribe: (key?: unknown) => record(ps.subscribe(key)),
+      unsubscribe: (key?: unknown) => record(ps.unsubscribe(key)),
+      publish: (message: T) => record(ps.publish(message)),
+      fetch: (options?: core.FetchOptions) => record(ps.fetch(options)),
+    }),
+  };
+  const read = (n = 65536) => record(input().readOperation(n));
+  const readline = (limit = 65536) => record(input().readlineOperation(limit));
+  return {
+    core: coreMirror,
+    input: { read, readline, Read: read, ReadLine: readline },
+    call: (factory, ...args) => record(factory(...args)),
+    yield: (operation) => record(operation),
+  };
+}
+
+/** Whether a yielded value is something the server runs: an operation or a promise. */
+export function isRunnable(value: unknown): value is Runnable {
+  return value instanceof core.Operation ||
+    (value !== null && (typeof value === "object" || typeof value === "function") &&
+      typeof (value as PromiseLike<unknown>).then === "function");
+}

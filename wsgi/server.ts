@@ -1,0 +1,319 @@
+/**
+ * The server: `serve(app, options)` for most uses, and the cogen-shaped
+ * `WSGIServer(address, app, sched, options)` whose `serve` is a coroutine.
+ *
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import { type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
+import type { App } from "./app.ts";
+import { Connection, type ConnectionHost } from "./connection.ts";
+import { PathInfoDispatcher, type Route } from "./dispatch.ts";
+import type { ServerFacts } from "./environ.ts";
+import { fileWrapper } from "./file_wrapper.ts";
+import { dateHeader } from "./response_head.ts";
+import { RequestParser } from "./http_parser.ts";
+import { type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
+
+/** The server's name and version, for `Server` and `SERVER_SOFTWARE`. */
+export const SERVER_SOFTWARE = "cogen-deno/0.1.0";
+
+/** Where to listen: TCP (`hostname`, `port`) or a Unix socket (`path`). */
+export type ListenAddress = { hostname?: string; port?: number } | { path: string };
+
+/** Options of the server. */
+export interface ServerOptions extends ServerLimits {
+  /** The `Server` header and `SERVER_SOFTWARE` (default `cogen-deno/0.1.0`). */
+  software?: string;
+  /** Show error stacks in 500 bodies. Default `false`: a short body, the stack in the log only. */
+  debug?: boolean;
+  /** Receives errors (an app's, or the connection's) with where they came from. Default: stderr. */
+  onError?: (error: unknown, context: string) => void;
+  /** Tell apps several processes serve the port (`wsgi.multiprocess`). Default `false`. */
+  multiprocess?: boolean;
+  /** Passed to `Deno.listen` for TCP: share the port between processes. Default `false`. */
+  reusePort?: boolean;
+}
+
+/**
+ * The cogen-shaped server: it listens when made (so `addr` is known at
+ * once); `serve` is a coroutine to add to the scheduler, accepting
+ * connections until `shutdown`.
+ *
+ * @example
+ * ```ts
+ * import { Scheduler } from "@cogen/cogen/core";
+ * import { type App, WSGIServer } from "@cogen/cogen/wsgi";
+ * const app: App = (_environ, startResponse) => {
+ *   startResponse("200 OK", [["Content-Type", "text/plain"]]);
+ *   return ["Hello"];
+ * };
+ * const sched = new Scheduler();
+ * const srv = new WSGIServer({ hostname: "127.0.0.1", port: 0 }, app, sched);
+ * sched.add(srv.serve);
+ * const running = sched.run();
+ * const response = await fetch(`http://127.0.0.1:${(srv.addr as Deno.NetAddr).port}/`);
+ * await response.text(); // "Hello"
+ * await srv.shutdown(1000);
+ * await running;
+ * ```
+ */
+export class WSGIServer implements ConnectionHost {
+  /** The app (a list of routes becomes a `PathInfoDispatcher`). */
+  readonly app: App;
+  /** The scheduler every connection runs in. */
+  readonly sched: Scheduler;
+  /** The limits, resolved. */
+  readonly limits: ResolvedLimits;
+  /** @ignore */
+  readonly parser: RequestParser;
+  /** @ignore */
+  readonly facts: ServerFacts;
+  /** @ignore */
+  readonly serverLine: string;
+  /** Whether 500 bodies carry the stack. */
+  readonly debug: boolean;
+  /** The listener. */
+  readonly listener: Deno.Listener;
+  readonly #listener: SocketListener;
+  /** Resolves once the server has stopped and every connection is closed. */
+  readonly finished: Promise<void>;
+  /** The coroutine that accepts connections: `sched.add(srv.serve)`. */
+  readonly serve: () => AsyncGenerator<Operation<unknown>, void, unknown>;
+  #connections = new Set<Connection>();
+  #corked = new Set<Connection>();
+  #uncorkScheduled = false;
+  #closing = false;
+  #accepting = false;
+  #finished = Promise.withResolvers<void>();
+  #onError: (error: unknown, context: string) => void;
+
+  /** Listens on `address` and prepares to serve `app` in `sched`. */
+  constructor(
+    address: ListenAddress,
+    app: App | Iterable<Route>,
+    sched: Scheduler,
+    options: ServerOptions = {},
+  ) {
+    this.app = typeof app === "function" ? app : PathInfoDispatcher(app);
+    this.sched = sched;
+    this.limits = resolveLimits(options);
+    this.parser = new RequestParser(this.limits);
+    this.debug = options.debug ?? false;
+    this.#onError = options.onError ??
+      ((error, context) => console.error(`cogen: error in ${context}:`, error));
+    const software = options.software ?? SERVER_SOFTWARE;
+    if (/[\r\n\0]/.test(software)) throw new TypeError("serve: software must not contain CR, LF or NUL");
+    this.serverLine = `Server: ${software}\r\n`;
+    this.#listener = "path" in address ? Socket.listen({ path: address.path }) : Socket.listen({
+      hostname: address.hostname ?? "127.0.0.1",
+      port: address.port ?? 8000,
+      reusePort: options.reusePort,
+    });
+    this.listener = this.#listener.listener;
+    const addr = this.listener.addr;
+    this.facts = {
+      serverName: addr.transport === "tcp" ? addr.hostname : (addr as Deno.UnixAddr).path,
+      serverPort: addr.transport === "tcp" ? String(addr.port) : "",
+      software,
+      multiprocess: options.multiprocess ?? false,
+      sched,
+      fileWrapper,
+    };
+    this.finished = this.#finished.promise;
+    this.serve = () => this.#acceptLoop();
+  }
+
+  /** The bound address (port 0 → the port chosen). */
+  get addr(): Deno.Addr {
+    return this.listener.addr;
+  }
+
+  /** How many connections are open. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** Whether `shutdown` has begun. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close idle keep-alive connections at
+   * once, let requests in flight finish (answered with `Connection: close`)
+   * for up to `deadline` ms, then stop the rest (their apps are `return()`ed,
+   * `cogen.signal` aborts). Resolves when every connection is closed.
+   */
+  async shutdown(deadline = 10_000): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#listener.close();
+      for (const connection of this.#connections) connection.closeIfIdle();
+      this.#checkFinished();
+      const timer = setTimeout(() => {
+        for (const connection of this.#connections) {
+          connection.abandon("the server is shutting down").catch((error) => this.report(error, "shutdown"));
+        }
+      }, deadline);
+      this.finished.finally(() => clearTimeout(timer));
+    }
+    await this.finished;
+  }
+
+  /** @ignore */
+  report(error: unknown, context: string): void {
+    try {
+      this.#onError(error, context);
+    } catch (hookError) {
+      console.error("cogen: onError threw:", hookError, "while reporting:", error);
+    }
+  }
+
+  /** @ignore Flush this connection's output at the end of the event-loop turn. */
+  cork(connection: Connection): void {
+    this.#corked.add(connection);
+    if (this.#uncorkScheduled) return;
+    this.#uncorkScheduled = true;
+    setImmediate(() => {
+      this.#uncorkScheduled = false;
+      const corked = [...this.#corked];
+      this.#corked.clear();
+      for (const c of corked) if (c.state !== "closed") c.uncork();
+    });
+  }
+
+  /** @ignore */
+  closed(connection: Connection): void {
+    this.#connections.delete(connection);
+    this.#corked.delete(connection);
+    this.#checkFinished();
+  }
+
+  async *#acceptLoop(): AsyncGenerator<Operation<unknown>, void, unknown> {
+    if (this.#accepting) {
+      throw new Error("WSGIServer.serve: already serving; add srv.serve to the scheduler once");
+    }
+    this.#accepting = true;
+    try {
+      while (!this.#closing) {
+        let socket: Socket;
+        try {
+          socket = yield* this.#listener.accept({ timeout: -1 });
+        } catch (error) {
+          if (this.#closing || error instanceof Deno.errors.BadResource) break;
+          // Out of file descriptors or a transient failure: log, breathe, go on.
+          this.report(error, "accept");
+          yield* new Sleep(100);
+          continue;
+        }
+        if (this.#connections.size >= this.limits.maxConnections) {
+          this.#refuseBusy(socket.conn);
+          continue;
+        }
+        const connection = new Connection(this, socket);
+        this.#connections.add(connection);
+        connection.task = this.sched.add(function connection_() {
+          return connection.run();
+        });
+      }
+    } finally {
+      this.#accepting = false;
+      this.#closing = true;
+      this.#checkFinished();
+    }
+  }
+
+  /** Over `maxConnections`: 503 and close, without reading the request. */
+  #refuseBusy(conn: Deno.Conn): void {
+    const body = "503 Service Unavailable\ntoo many connections; retry shortly\n";
+    const response = `HTTP/1.1 503 Service Unavailable\r\n${dateHeader()}${this.serverLine}` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nRetry-After: 1\r\n` +
+      `Connection: close\r\n\r\n${body}`;
+    conn.write(new TextEncoder().encode(response)).catch(() => {}).finally(() => {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    });
+  }
+
+  #checkFinished(): void {
+    if (this.#closing && !this.#accepting && this.#connections.size === 0) this.#finished.resolve();
+  }
+}
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions extends ServerOptions {
+  /** The host to listen on. Default `"127.0.0.1"`; `"0.0.0.0"` for every interface. */
+  hostname?: string;
+  /** The port. Default 8000; 0 picks a free one (see `server.addr`). */
+  port?: number;
+  /** Listen on a Unix socket at this path instead. */
+  path?: string;
+  /** Shut down (gracefully, with `shutdownDeadline`) when this aborts. */
+  signal?: AbortSignal;
+  /** Ms `signal` gives requests in flight. Default 10000. */
+  shutdownDeadline?: number;
+  /** Called once listening, with the bound address. */
+  onListen?: (addr: Deno.Addr) => void;
+  /** Run in this scheduler (you run it) instead of a new one. */
+  scheduler?: Scheduler;
+}
+
+/** What {@linkcode serve} returns. */
+export interface Server {
+  /** The bound address. */
+  readonly addr: Deno.Addr;
+  /** Resolves once the server has stopped and every connection is closed. */
+  readonly finished: Promise<void>;
+  /** Graceful shutdown with a deadline in ms (see `WSGIServer.shutdown`). */
+  shutdown(deadline?: number): Promise<void>;
+  /** The server itself. */
+  readonly server: WSGIServer;
+}
+
+/**
+ * Serves `app` (or a list of `[prefix, app]` routes) over HTTP/1.1.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "@cogen/cogen/wsgi";
+ * const server = serve(async function* (_environ, startResponse) {
+ *   startResponse("200 OK", [["Content-Type", "text/plain"]]);
+ *   yield "Hello, World!";
+ * }, { hostname: "127.0.0.1", port: 0 });
+ * const response = await fetch(`http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/`);
+ * await response.text(); // "Hello, World!"
+ * await server.shutdown(1000);
+ * ```
+ */
+export function serve(app: App | Iterable<Route>, options: ServeOptions = {}): Server {
+  const ownScheduler = options.scheduler === undefined;
+  const sched = options.scheduler ?? new Scheduler();
+  const address: ListenAddress = options.path !== undefined
+    ? { path: options.path }
+    : { hostname: options.hostname, port: options.port };
+  const server = new WSGIServer(address, app, sched, options);
+  sched.add(server.serve);
+  if (ownScheduler) {
+    sched.run();
+    // Our scheduler only serves: once the server is done, release what apps left behind.
+    server.finished.then(() => sched.stop());
+  }
+  const signal = options.signal;
+  if (signal !== undefined) {
+    const stop = () => server.shutdown(options.shutdownDeadline ?? 10_000);
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+    server.finished.then(() => signal.removeEventListener("abort", stop));
+  }
+  options.onListen?.(server.addr);
+  return {
+    addr: server.addr,
+    finished: server.finished,
+    shutdown: (deadline?: number) => server.shutdown(deadline),
+    server,
+  };
+}
