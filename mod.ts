@@ -15,3 +15,4 @@
  */
 export * from "./core/mod.ts";
 export * from "./wsgi/mod.ts";
+export * from "./middleware/mod.ts";

@@ -29,8 +29,12 @@ export interface Clock {
   clearTimer(id: unknown): void;
 }
 
+/** The longest delay `setTimeout` honours. */
+const MAX_DELAY = 2 ** 31 - 1;
+
 /**
- * The system clock: `performance.now()` and `setTimeout`.
+ * The system clock: `performance.now()` and `setTimeout` (delays beyond
+ * 2^31-1 ms are honoured, `Infinity` never fires).
  *
  * @example
  * ```ts
@@ -40,8 +44,19 @@ export interface Clock {
  */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimer: (callback, delay) => setTimeout(callback, delay),
-  clearTimer: (id) => clearTimeout(id as number),
+  setTimer(callback, delay) {
+    const timer: { id?: ReturnType<typeof setTimeout> } = {};
+    const due = performance.now() + delay;
+    // setTimeout clamps delays above 2^31-1 ms to 1 ms: wait in steps instead. Infinity never fires.
+    const wait = () => {
+      const left = due - performance.now();
+      if (left === Infinity) return;
+      timer.id = left > MAX_DELAY ? setTimeout(wait, MAX_DELAY) : setTimeout(callback, Math.max(0, left));
+    };
+    wait();
+    return timer;
+  },
+  clearTimer: (timer) => clearTimeout((timer as { id?: number }).id),
 };
 
 /**

@@ -9,10 +9,10 @@ import type { Task } from "./task.ts";
 
 /**
  * A slot holding one value per task. `get`/`set` act on the task whose
- * coroutine is executing: in a sync generator, anywhere; in an async
- * generator, until its first `await` in a step (after that the scheduler no
- * longer knows which task is running, and they throw rather than guess).
- * Coroutines started with `Call` share their caller's task, so its locals.
+ * coroutine is executing — in an async generator, across the `await`s of its
+ * steps too. Outside any coroutine they throw rather than guess. Coroutines
+ * started with `Call` share their caller's task, so its locals; tasks added
+ * with `AddCoro` start empty.
  *
  * @example
  * ```ts
@@ -57,7 +57,7 @@ function current(method: string): Task<unknown> {
   const task = runningTask();
   if (task === null) {
     throw new Error(
-      `Local.${method}: no coroutine is executing here; call it from a coroutine's body (in an async generator, before its first await in a step)`,
+      `Local.${method}: no coroutine is executing here; call it from a coroutine's body (or code it calls)`,
     );
   }
   return task;

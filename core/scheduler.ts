@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers";
 import { Await } from "./await.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -53,13 +54,22 @@ const CHECK_EVERY = 256;
  * enough that a busy server still accepts and reads promptly.
  */
 const SLICE_MS = 10;
+/**
+ * Microtask hops the run queue waits for an async step that has not reached
+ * its next yield: `yield op` takes 2, `yield* op` 5.
+ */
+const PAUSE_HOPS = 8;
+/** The longest delay a host timer is set for (setTimeout's limit); later deadlines re-arm. */
+const MAX_DELAY = 2 ** 31 - 1;
 
+/** The task whose sync step is executing (the scheduler's own notion, for its logic). */
 let running: Task<unknown> | null = null;
+/** Carries the task through the awaits of an async generator's step (for `runningTask`). */
+const stepContext = new AsyncLocalStorage<Task<unknown>>();
 
 /**
  * The task whose coroutine is executing right now, or `null`. Inside an
- * async generator it is known only until the generator's first `await` in a
- * step.
+ * async generator it stays known across the `await`s of its steps.
  *
  * @example
  * ```ts
@@ -73,7 +83,7 @@ let running: Task<unknown> | null = null;
  * ```
  */
 export function runningTask(): Task<unknown> | null {
-  return running;
+  return running ?? stepContext.getStore() ?? null;
 }
 
 /**
@@ -119,7 +129,11 @@ export class Scheduler {
   #sliceStart = 0;
   #sliceSteps = 0;
   #sliceOver = false;
+  /** The async step the run queue waits for (a few microtask hops at most). */
+  #pausedFor: Task<unknown> | null = null;
+  #pauseHops = 0;
   readonly #drainCallback = () => this.#drain();
+  readonly #pauseCallback = () => this.#pauseHop();
   readonly #timerCallback = () => this.#onTimer();
 
   /** Creates a scheduler; see {@linkcode SchedulerOptions}. */
@@ -296,7 +310,7 @@ export class Scheduler {
   }
 
   #requestDrain(): void {
-    if (this.#drainRequested || this.#draining || !this.#running) return;
+    if (this.#drainRequested || this.#draining || !this.#running || this.#pausedFor !== null) return;
     this.#drainRequested = true;
     queueMicrotask(this.#drainCallback);
   }
@@ -310,7 +324,7 @@ export class Scheduler {
     this.#sliceOver = false;
     const queue = this.#queue;
     try {
-      while (this.#running && !this.#sliceOver && queue.length > 0) {
+      while (this.#running && !this.#sliceOver && this.#pausedFor === null && queue.length > 0) {
         const task = queue.shift()!;
         task.queued = false;
         this.#step(task);
@@ -328,6 +342,12 @@ export class Scheduler {
   /** Resumes `task` until it waits, ends or its turn is over. */
   #step(task: Task<unknown>): void {
     for (;;) {
+      if (!this.#running) {
+        // stop() was called from inside a coroutine: it stays ready for the next run().
+        task.queued = true;
+        this.#queue.pushFront(task);
+        return;
+      }
       if (++this.#sliceSteps >= CHECK_EVERY) {
         this.#sliceSteps = 0;
         if (performance.now() - this.#sliceStart > SLICE_MS) {
@@ -370,7 +390,7 @@ export class Scheduler {
     let promise: Promise<IteratorResult<unknown, unknown>>;
     running = task;
     try {
-      promise = mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
+      promise = stepContext.run(task, resumeAsync, gen, mode, value);
     } catch (error) {
       promise = Promise.reject(error);
     } finally {
@@ -379,10 +399,26 @@ export class Scheduler {
     task.onStep ??= (result) => this.#afterAsyncStep(task, true, result);
     task.onStepError ??= (error) => this.#afterAsyncStep(task, false, error);
     promise.then(task.onStep, task.onStepError);
+    // Give the step the microtasks it needs to reach its next yield: a step that does not really
+    // wait then keeps its place in the run queue's order, as a sync step does. One that waits on
+    // I/O lets the others go on after a few hops.
+    this.#pausedFor = task;
+    this.#pauseHops = PAUSE_HOPS;
+    queueMicrotask(this.#pauseCallback);
+  }
+
+  /** One microtask hop of the pause after an async step started. */
+  #pauseHop(): void {
+    if (this.#pausedFor === null) return;
+    if (!this.#pausedFor.inFlight || --this.#pauseHops <= 0) {
+      this.#pausedFor = null;
+      if (this.#queue.length > 0 && !this.#draining) this.#drain();
+    } else queueMicrotask(this.#pauseCallback);
   }
 
   #afterAsyncStep(task: Task<unknown>, ok: boolean, outcome: unknown): void {
     task.inFlight = false;
+    if (this.#pausedFor === task) this.#pausedFor = null;
     const goOn = ok
       ? this.#handle(task, outcome as IteratorResult<unknown, unknown>)
       : this.#unwind(task, THROW, outcome);
@@ -451,6 +487,11 @@ export class Scheduler {
   }
 
   #finish(task: Task<unknown>, mode: number, value: unknown): void {
+    if (mode === THROW && task.isAbortReason(value)) {
+      // The step failed with the abort of its own cancel (an awaited fetch, say): a cancel, not a failure.
+      task.cancelling = true;
+      mode = RETURN;
+    }
     if (mode === THROW) {
       task.state = "failed";
       task.error = value;
@@ -497,10 +538,11 @@ export class Scheduler {
       if (this.#timerDue <= top.deadline) return;
       this.clock.clearTimer(this.#timerId);
     }
+    if (top.deadline === Infinity) return;
     this.#timerDue = top.deadline;
     this.#timerId = this.clock.setTimer(
       this.#timerCallback,
-      Math.max(0, Math.ceil(top.deadline - this.clock.now())),
+      Math.min(MAX_DELAY, Math.max(0, Math.ceil(top.deadline - this.clock.now()))),
     );
   }
 
@@ -515,6 +557,15 @@ export class Scheduler {
     this.#armTimer();
     if (this.#queue.length > 0 && !this.#draining) this.#drain();
   }
+}
+
+/** Resumes an async generator (called inside the task's async context). */
+function resumeAsync(
+  gen: AsyncGenerator<unknown, unknown, unknown>,
+  mode: number,
+  value: unknown,
+): Promise<IteratorResult<unknown, unknown>> {
+  return mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
 }
 
 function isCoroutine(value: unknown): value is Coroutine<unknown> {

@@ -100,7 +100,8 @@ export class Task<R = unknown> {
 
   #done: PromiseWithResolvers<void> | null = null;
   #abort: AbortController | null = null;
-  #aborted = false;
+  /** Set by `cancel()`: the reason `signal` aborts with. */
+  #abortReason: DOMException | null = null;
 
   /** @ignore Use `Scheduler.add` or `AddCoro` to make tasks. */
   constructor(sched: Scheduler, id: number, gen: Coroutine<unknown>, name: string) {
@@ -128,7 +129,7 @@ export class Task<R = unknown> {
   get signal(): AbortSignal {
     if (this.#abort === null) {
       this.#abort = new AbortController();
-      if (this.#aborted) this.#abort.abort(new DOMException(`${this} was cancelled`, "AbortError"));
+      if (this.#abortReason !== null) this.#abort.abort(this.#abortReason);
     }
     return this.#abort.signal;
   }
@@ -150,9 +151,14 @@ export class Task<R = unknown> {
 
   /** @ignore Aborts `signal` (called by the scheduler on cancel). */
   abort(): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#abort?.abort(new DOMException(`${this} was cancelled`, "AbortError"));
+    if (this.#abortReason !== null) return;
+    this.#abortReason = new DOMException(`${this} was cancelled`, "AbortError");
+    this.#abort?.abort(this.#abortReason);
+  }
+
+  /** @ignore Whether `error` is the reason `signal` aborted with (a cancel, not a failure). */
+  isAbortReason(error: unknown): boolean {
+    return error !== null && error === this.#abortReason;
   }
 
   /** @ignore Marks the end: resolves `done`, settles the joiners (by the scheduler). */

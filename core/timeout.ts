@@ -17,9 +17,9 @@
  */
 export function checkTimeout(where: string, timeout: unknown): number | undefined {
   if (timeout === undefined) return undefined;
-  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < -1) {
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || (timeout < 0 && timeout !== -1)) {
     throw new RangeError(
-      `${where}: timeout must be a number of ms >= -1 (-1: never, 0: the scheduler's default), got ${
+      `${where}: timeout must be a number of ms >= -1 (-1: never, 0: the scheduler's default; no other negative), got ${
         describe(timeout)
       }`,
     );
@@ -40,7 +40,7 @@ export function checkTimeout(where: string, timeout: unknown): number | undefine
  */
 export function effectiveTimeout(timeout: number | undefined, defaultTimeout: number): number {
   const t = timeout === undefined || timeout === 0 ? defaultTimeout : timeout;
-  return t > 0 ? t : 0;
+  return t > 0 && t !== Infinity ? t : 0;
 }
 
 /** A short description of a value for error messages. */

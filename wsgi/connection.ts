@@ -302,8 +302,10 @@ export class Connection implements BodyHost {
       if (step.done) return;
       const item = step.value;
       if (typeof item === "string" || item instanceof Uint8Array) {
-        if (item.length > 0) this.#chunk(item);
-        else {
+        if (item.length > 0) {
+          if (proxy.operation !== null) throw droppedOperation(proxy.operation);
+          this.#chunk(item);
+        } else {
           // The seed's path: an empty chunk carries the operation recorded on the proxy.
           const op = proxy.operation;
           if (this.#status !== null && !this.#committed) this.#commit(false);
@@ -555,6 +557,8 @@ export class Connection implements BodyHost {
 
   /** The app ended normally: finish the message. */
   #end200(): void {
+    const recorded = this.#proxy?.operation ?? null;
+    if (recorded !== null) throw droppedOperation(recorded);
     if (this.#status === null) throw new Error("the app returned without calling startResponse");
     if (!this.#committed) this.#commit(true);
     else if (this.#chunked && !this.#noBody) this.out.latin1("0\r\n\r\n");
@@ -702,6 +706,16 @@ class ContentLengthError extends Error {
     super(message);
     this.name = "ContentLengthError";
   }
+}
+
+/** The error for an operation recorded on the proxy whose empty chunk never reached the server. */
+function droppedOperation(op: Runnable): Error {
+  return new Error(
+    `the app recorded ${
+      String(op)
+    } on environ.cogen, but the empty chunk ("") that carries it never reached the ` +
+      `server, so it was never run: a middleware between them dropped it (middleware must pass "" through)`,
+  );
 }
 
 function noRequest(): never {

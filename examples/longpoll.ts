@@ -1,0 +1,47 @@
+/**
+ * Long polling: `GET /wait` holds until someone calls `GET /signal?value=V`,
+ * then answers 200 with V; `/signal` answers at once with how many waiting
+ * clients it woke. A client that gives up costs nothing afterwards: its wait
+ * is withdrawn, its app's `finally` runs. `/stats` tells the scheduler's task
+ * count.
+ *
+ * Run: `deno run -A examples/longpoll.ts` (HOST and PORT from the
+ * environment, default 127.0.0.1:8000).
+ *
+ * @module
+ */
+import { Signal, WaitForSignal } from "../core/mod.ts";
+import { type Environ, serve, type StartResponse } from "../wsgi/mod.ts";
+
+const TEXT: [string, string][] = [["Content-Type", "text/plain; charset=utf-8"]];
+
+/** Waits (forever, or until the client leaves) for the next signal; answers its value. */
+export async function* wait(_environ: Environ, startResponse: StartResponse) {
+  const value: string = yield new WaitForSignal("longpoll", { timeout: -1 });
+  startResponse("200 OK", TEXT);
+  yield `${value}\n`;
+}
+
+/** Wakes every waiting client with `?value=`; answers how many. */
+export async function* signal(environ: Environ, startResponse: StartResponse) {
+  const value = new URLSearchParams(environ.QUERY_STRING).get("value") ?? "";
+  const woken: number = yield new Signal("longpoll", value);
+  startResponse("200 OK", TEXT);
+  yield `${woken}\n`;
+}
+
+/** The scheduler's task count (a baseline for leak checks). */
+export function* stats(environ: Environ, startResponse: StartResponse) {
+  startResponse("200 OK", TEXT);
+  yield `${environ["cogen.sched"].taskCount}\n`;
+}
+
+if (import.meta.main) {
+  const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
+  const port = Number(Deno.env.get("PORT") ?? 8000);
+  serve([["/wait", wait], ["/signal", signal], ["/stats", stats]], {
+    hostname,
+    port,
+    onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
+  });
+}
