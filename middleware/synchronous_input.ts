@@ -49,7 +49,7 @@ export function SynchronousInputMiddleware(app: App, options: SynchronousInputOp
       yield environ["cogen.input"].read(bufferLength);
       const chunk = environ.cogen.result;
       if (environ.cogen.exception !== null) throw environ.cogen.exception;
-      if (!(chunk instanceof Uint8Array) || chunk.length === 0) break;
+      if (!(chunk instanceof Uint8Array) || chunk.length === 0) break; // "" at the end
       parts.push(chunk);
       total += chunk.length;
     }

@@ -537,10 +537,13 @@ export class Connection implements BodyHost {
     }
     const body = this.#body;
     if (body !== null && !body.done) {
+      // A body that cannot be drained (too much left, broken framing, a client still waiting
+      // for its 100 Continue) means the connection ends with this response: announce it.
       const left = body.remaining;
-      if ((head.expectContinue && !this.#continueSent) || left > this.#host.limits.maxDrainBytes) {
-        this.#close = true;
-      }
+      if (
+        body.failed !== null || (head.expectContinue && !this.#continueSent) ||
+        left > this.#host.limits.maxDrainBytes
+      ) this.#close = true;
     }
     this.#close ||= facts.close || !head.keepAlive || this.#host.closing;
     framing.close = this.#close;

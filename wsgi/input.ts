@@ -11,6 +11,11 @@ import type { RequestBody } from "./body.ts";
 import type { InputSource } from "./proxy.ts";
 
 const EMPTY = new Uint8Array(0);
+
+/** The seed's end of body: `""` rather than an empty chunk. */
+function orEnd(chunk: Uint8Array): Uint8Array | "" {
+  return chunk.length === 0 ? "" : chunk;
+}
 const CHUNK = 64 * 1024;
 
 /**
@@ -106,14 +111,14 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
     return line;
   }
 
-  /** @ignore `environ["cogen.input"].read(n)`: an operation resolving with the chunk. */
-  readOperation(n: number): Operation<Uint8Array> {
-    return new Await(this.readAsync(n));
+  /** @ignore `environ["cogen.input"].read(n)`: an operation resolving with the chunk, `""` at the end. */
+  readOperation(n: number): Operation<Uint8Array | ""> {
+    return new Await(this.readAsync(n).then(orEnd));
   }
 
-  /** @ignore `environ["cogen.input"].readline(limit)`. */
-  readlineOperation(limit: number): Operation<Uint8Array> {
-    return new Await(this.readlineAsync(limit));
+  /** @ignore `environ["cogen.input"].readline(limit)`: the line, `""` at the end. */
+  readlineOperation(limit: number): Operation<Uint8Array | ""> {
+    return new Await(this.readlineAsync(limit).then(orEnd));
   }
 
   /** The body, chunk by chunk. */

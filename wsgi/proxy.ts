@@ -107,7 +107,7 @@ export interface CoreMirror {
 
 /**
  * `environ["cogen.input"]`: asynchronous body reads that record an operation
- * and return `""`; the chunk (a `Uint8Array`, empty at the end) or the error
+ * and return `""`; the chunk (a `Uint8Array`; `""` at the end) or the error
  * arrives in `environ.cogen.result`.
  */
 export interface InputOperations {
@@ -131,8 +131,8 @@ export interface Extensions {
 
 /** The reads an `Input` offers, as operations. */
 export interface InputSource {
-  readOperation(n: number): Operation<Uint8Array>;
-  readlineOperation(limit: number): Operation<Uint8Array>;
+  readOperation(n: number): Operation<Uint8Array | "">;
+  readlineOperation(limit: number): Operation<Uint8Array | "">;
 }
 
 /**

@@ -1,0 +1,177 @@
+/**
+ * Long polling at scale, and clients that leave: one process holds a
+ * thousand waiting clients; one that gives up costs nothing afterwards.
+ */
+import assert from "node:assert/strict";
+import { Signal, WaitForSignal } from "../../core/mod.ts";
+import type { Environ, StartResponse } from "../../wsgi/mod.ts";
+import { signal, stats, wait } from "../../examples/longpoll.ts";
+import { Client, get, start, until } from "./client.ts";
+
+const CLIENTS = 1000;
+
+/** Opens `n` connections that each send `GET /wait` (in batches, to be kind to the backlog). */
+async function waiters(port: number, n: number): Promise<Client[]> {
+  const clients: Client[] = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, () => Client.connect(port)),
+    );
+    await Promise.all(batch.map((c) => c.send("GET /wait HTTP/1.1\r\nHost: test\r\n\r\n")));
+    clients.push(...batch);
+  }
+  return clients;
+}
+
+Deno.test("long polling: 1 000 clients wait, one signal wakes them all, every answer is right", async () => {
+  const t = start([["/wait", wait], ["/signal", signal], ["/stats", stats]]);
+  const sched = t.server.server.sched;
+  try {
+    const baseline = sched.taskCount;
+    const clients = await waiters(t.port, CLIENTS);
+    await until(
+      () => sched.signals.get("longpoll")?.waiters.length === CLIENTS,
+      10_000,
+      "every client to wait",
+    );
+    const woken = await get(t.port, "/signal?value=tada");
+    assert.equal(woken.text, `${CLIENTS}\n`);
+    const answers = await Promise.all(clients.map((c) => c.response()));
+    for (const answer of answers) {
+      assert.equal(answer.status, 200);
+      assert.equal(answer.text, "tada\n");
+      assert.equal(answer.headers["content-length"], "5");
+    }
+    for (const c of clients) c.close();
+    await until(() => sched.taskCount === baseline, 10_000, "the task count to return to its baseline");
+    assert.equal(sched.signals.size, 0, "no wait list is left behind");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("long polling: 500 of 1 000 clients leave mid-wait; the next signal counts only the rest", async () => {
+  const t = start([["/wait", wait], ["/signal", signal], ["/stats", stats]]);
+  const sched = t.server.server.sched;
+  try {
+    const baseline = sched.taskCount;
+    const clients = await waiters(t.port, CLIENTS);
+    await until(
+      () => sched.signals.get("longpoll")?.waiters.length === CLIENTS,
+      10_000,
+      "every client to wait",
+    );
+    const leaving = clients.filter((_, i) => i % 2 === 0);
+    const staying = clients.filter((_, i) => i % 2 === 1);
+    for (const c of leaving) c.close();
+    // Each departure is noticed (a pending read sees EOF): the waiter leaves the wait list and its task ends.
+    await until(
+      () => sched.signals.get("longpoll")?.waiters.length === CLIENTS / 2,
+      5_000,
+      "the leavers to be noticed",
+    );
+    await until(() => sched.taskCount === baseline + CLIENTS / 2, 5_000, "the leavers' tasks to end");
+    const woken = await get(t.port, "/signal?value=rest");
+    assert.equal(woken.text, `${CLIENTS / 2}\n`);
+    const answers = await Promise.all(staying.map((c) => c.response()));
+    assert.ok(answers.every((a) => a.status === 200 && a.text === "rest\n"));
+    for (const c of staying) c.close();
+    await until(() => sched.taskCount === baseline, 10_000, "the task count to return to its baseline");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("client gone: the app's finally runs, its wait is withdrawn and cogen.signal aborts within 1 s", async () => {
+  const events: string[] = [];
+  let aborted = 0;
+  const t = start([
+    ["/wait", async function* (environ: Environ, startResponse: StartResponse) {
+      environ["cogen.signal"].addEventListener("abort", () => {
+        aborted = Date.now();
+      });
+      startResponse("200 OK", [["Content-Type", "text/plain"]]);
+      yield "waiting";
+      try {
+        yield new WaitForSignal("gone", { timeout: -1 });
+        events.push("woken");
+      } finally {
+        events.push("finally");
+      }
+    }],
+    ["/signal", async function* (_environ: Environ, startResponse: StartResponse) {
+      const woken: number = yield new Signal("gone");
+      startResponse("200 OK", [["Content-Type", "text/plain"]]);
+      yield String(woken);
+    }],
+  ]);
+  const sched = t.server.server.sched;
+  try {
+    const baseline = sched.taskCount;
+    const client = await Client.connect(t.port);
+    await client.send("GET /wait HTTP/1.1\r\nHost: test\r\n\r\n");
+    await until(() => sched.signals.get("gone")?.waiters.length === 1, 3000, "the app to wait");
+    const closedAt = Date.now();
+    client.close();
+    await until(() => events.includes("finally"), 1000, "the app's finally");
+    assert.deepEqual(events, ["finally"]);
+    assert.ok(aborted > 0 && aborted - closedAt < 1000, "cogen.signal aborted within 1 s");
+    assert.equal(sched.signals.get("gone"), undefined, "the waiter left the wait list");
+    await until(() => sched.taskCount === baseline, 1000, "the connection's task to end");
+    assert.equal((await get(t.port, "/signal")).text, "0", "a later signal counts it no more");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("cogen.signal does not abort when the body was read or the response finished normally", async () => {
+  const signals: AbortSignal[] = [];
+  const t = start(async function* (environ: Environ, startResponse: StartResponse) {
+    signals.push(environ["cogen.signal"]);
+    for await (const _ of environ["wsgi.input"]) { /* read it all */ }
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    yield "done";
+  });
+  try {
+    const client = await Client.connect(t.port);
+    await client.send("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc");
+    assert.equal((await client.response()).text, "done");
+    await client.send("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    assert.equal((await client.response()).text, "done");
+    assert.ok(await client.closed());
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(signals.length, 2);
+    assert.ok(signals.every((s) => !s.aborted));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("shutdown: an app still waiting at the deadline is stopped (finally runs, cogen.signal aborts)", async () => {
+  const events: string[] = [];
+  const t = start(async function* (environ: Environ, startResponse: StartResponse) {
+    environ["cogen.signal"].addEventListener("abort", () => events.push("aborted"));
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    yield "waiting";
+    try {
+      yield new WaitForSignal("forever", { timeout: -1 });
+    } finally {
+      events.push("finally");
+    }
+  });
+  try {
+    const client = await Client.connect(t.port);
+    await client.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+    const sched = t.server.server.sched;
+    await until(() => sched.signals.get("forever")?.waiters.length === 1, 3000, "the app to wait");
+    const started = Date.now();
+    await t.close(200);
+    assert.ok(Date.now() - started >= 150, "in-flight requests get until the deadline");
+    assert.deepEqual(events.sort(), ["aborted", "finally"]);
+    assert.ok(await client.closed());
+    client.close();
+  } finally {
+    await t.close();
+  }
+});

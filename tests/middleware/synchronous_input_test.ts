@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { SynchronousInputMiddleware } from "../../middleware/mod.ts";
+import type { App } from "../../wsgi/mod.ts";
+import { Client, exchange, start } from "../e2e/client.ts";
+
+const lines: App = (environ, startResponse) => {
+  const input = environ["wsgi.input"];
+  const first = new TextDecoder().decode(input.readline());
+  const rest = input.readlines().map((line) => new TextDecoder().decode(line));
+  startResponse("200 OK", [["Content-Type", "application/json"]]);
+  return [JSON.stringify({ first, rest, buffered: input.buffered })];
+};
+
+Deno.test("SynchronousInputMiddleware: the app reads the buffered body synchronously", async () => {
+  const t = start(SynchronousInputMiddleware(lines, { bufferLength: 4 }));
+  try {
+    const body = "one\ntwo\nthree";
+    const response = await exchange(
+      t.port,
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    assert.deepEqual(JSON.parse(response.text), { first: "one\n", rest: ["two\n", "three"], buffered: true });
+    const chunked = await exchange(
+      t.port,
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\na\nb\nc\r\n0\r\nX-T: 1\r\n\r\n",
+    );
+    assert.deepEqual(JSON.parse(chunked.text), { first: "a\n", rest: ["b\n", "c"], buffered: true });
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("SynchronousInputMiddleware: read(n) in pieces, and other requests run while one body trickles in", async () => {
+  const app: App = (environ, startResponse) => {
+    const input = environ["wsgi.input"];
+    const parts = [input.read(2), input.read(2), input.read()].map((p) => new TextDecoder().decode(p));
+    startResponse("200 OK", [["Content-Type", "application/json"]]);
+    return [JSON.stringify(parts)];
+  };
+  const t = start(SynchronousInputMiddleware(app));
+  try {
+    const slow = await Client.connect(t.port);
+    await slow.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab");
+    // While that body is incomplete, another request is served.
+    const quick = await exchange(
+      t.port,
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz",
+    );
+    assert.deepEqual(JSON.parse(quick.text), ["xy", "z", ""]);
+    await slow.send("cdef");
+    assert.deepEqual(JSON.parse((await slow.response()).text), ["ab", "cd", "ef"]);
+    slow.close();
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("SynchronousInputMiddleware: a body that never completes fails the request, not the server", async () => {
+  const t = start(SynchronousInputMiddleware(lines), { sockoperTimeout: 100 });
+  try {
+    const client = await Client.connect(t.port);
+    await client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial");
+    assert.ok(await client.closed(3000), "the connection is closed after the socket-operation timeout");
+    client.close();
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("SynchronousInputMiddleware: bufferLength must be a positive integer", () => {
+  assert.throws(
+    () => SynchronousInputMiddleware(lines, { bufferLength: 0 }),
+    /bufferLength must be an integer >= 1, got 0/,
+  );
+});
