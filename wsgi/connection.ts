@@ -31,12 +31,17 @@ import {
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
+  /** The app to run for each request. */
   readonly app: (environ: Environ, startResponse: StartResponse) => AppResult | Promise<AppResult>;
+  /** The limits and timeouts. */
   readonly limits: ResolvedLimits;
+  /** The request parser (shared: it keeps no state between calls). */
   readonly parser: RequestParser;
+  /** What every environ repeats. */
   readonly facts: ServerFacts;
   /** `Server: ...\r\n`. */
   readonly serverLine: string;
+  /** Whether 500 bodies carry the stack. */
   readonly debug: boolean;
   /** Whether the server is shutting down: finish in-flight requests, then close. */
   readonly closing: boolean;

@@ -113,17 +113,25 @@ export const errorStream: ErrorStream = {
 
 /** The server-wide values every environ repeats. */
 export interface ServerFacts {
+  /** `SERVER_NAME`. */
   serverName: string;
+  /** `SERVER_PORT`. */
   serverPort: string;
+  /** `SERVER_SOFTWARE`. */
   software: string;
+  /** `wsgi.multiprocess`. */
   multiprocess: boolean;
+  /** `cogen.sched`. */
   sched: Scheduler;
+  /** `wsgi.file_wrapper`. */
   fileWrapper: FileWrapperFactory;
 }
 
 /** The per-connection values. */
 export interface ConnectionFacts {
+  /** `REMOTE_ADDR`. */
   remoteAddr: string;
+  /** `REMOTE_PORT`. */
   remotePort: string;
 }
 

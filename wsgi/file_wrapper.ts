@@ -79,5 +79,5 @@ export class FileWrapper implements AsyncIterable<Uint8Array> {
 export type FileWrapperFactory = (file: Deno.FsFile, blockSize?: number, length?: number) => FileWrapper;
 
 /** `environ["wsgi.file_wrapper"]`. */
-export const fileWrapper: FileWrapperFactory = (file, blockSize, length) =>
+export const fileWrapper: FileWrapperFactory = (file, blockSize, length): FileWrapper =>
   new FileWrapper(file, blockSize, length);

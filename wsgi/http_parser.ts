@@ -89,7 +89,7 @@ export class RequestHead {
   /** The Host value (`""` when absent). */
   host = "";
   /** The Content-Length, or -1 when absent. */
-  contentLength = -1;
+  contentLength: number = -1;
   /** Whether the body is chunked. */
   chunked = false;
   /** Whether the connection stays open after this exchange (as the client asked). */

@@ -14,16 +14,32 @@
  * @module
  */
 export type { App, AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
-export { RequestBody } from "./body.ts";
-export { Connection, type ConnectionState } from "./connection.ts";
+export { type BodyHost, RequestBody } from "./body.ts";
+export { Connection, type ConnectionHost, type ConnectionState } from "./connection.ts";
 export { PathInfoDispatcher, type Route } from "./dispatch.ts";
-export { decodePath, type Environ, type ErrorStream } from "./environ.ts";
+export {
+  type ConnectionFacts,
+  decodePath,
+  type Environ,
+  type ErrorStream,
+  type ServerFacts,
+} from "./environ.ts";
 export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
 export { HttpError, STATUS_TEXT } from "./http_error.ts";
 export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";
 export { Input } from "./input.ts";
-export { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from "./options.ts";
-export { CogenProxy, type CoreMirror, type InputOperations, isRunnable, type Runnable } from "./proxy.ts";
+export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
+export { Output } from "./output.ts";
+export {
+  CogenProxy,
+  type CoreMirror,
+  type Extensions,
+  type InputOperations,
+  type InputSource,
+  isRunnable,
+  type MirrorEvents,
+  type Runnable,
+} from "./proxy.ts";
 export {
   type ListenAddress,
   serve,

@@ -66,12 +66,6 @@ export class CogenProxy {
   }
 }
 
-/** Operation constructors that record on the proxy instead of returning the operation. */
-export type Recording<T> = {
-  [K in keyof T]: T[K] extends abstract new (...args: infer A) => Operation<unknown> ? (...args: A) => ""
-    : never;
-};
-
 /** The operations of `core` offered by the mirror. */
 const EVENTS = {
   Sleep: core.Sleep,
@@ -86,10 +80,37 @@ const EVENTS = {
   CurrentTask: core.CurrentTask,
 };
 
+/**
+ * `environ.cogen.core.events`: each operation of `core`, called without `new`:
+ * it records the operation on the proxy and returns `""` to yield.
+ */
+export interface MirrorEvents {
+  /** Records `new Sleep(ms)`. */
+  Sleep(...args: ConstructorParameters<typeof core.Sleep>): "";
+  /** Records `new WaitForSignal(name, options)`. */
+  WaitForSignal(...args: ConstructorParameters<typeof core.WaitForSignal>): "";
+  /** Records `new Signal(name, value, options)`. */
+  Signal(...args: ConstructorParameters<typeof core.Signal>): "";
+  /** Records `new AddCoro(coro, ...args)`. */
+  AddCoro(...args: ConstructorParameters<typeof core.AddCoro>): "";
+  /** Records `new Join(task, options)`. */
+  Join(...args: ConstructorParameters<typeof core.Join>): "";
+  /** Records `new Call(coro, ...args)`. */
+  Call(...args: ConstructorParameters<typeof core.Call>): "";
+  /** Records `new Await(promise, options)`. */
+  Await(...args: ConstructorParameters<typeof core.Await>): "";
+  /** Records `new Race(ops)`. */
+  Race(...args: ConstructorParameters<typeof core.Race>): "";
+  /** Records `new All(ops)`. */
+  All(...args: ConstructorParameters<typeof core.All>): "";
+  /** Records `new CurrentTask()`. */
+  CurrentTask(): "";
+}
+
 /** `environ.cogen.core`: `events` holds every operation of `core`, plus queue and pub/sub helpers. */
 export interface CoreMirror {
   /** `yield environ.cogen.core.events.Sleep(10)` and so on. */
-  readonly events: Recording<typeof EVENTS>;
+  readonly events: MirrorEvents;
   /** `yield environ.cogen.core.queue(q).get({ timeout })`: `get`, `put`, `join` of a queue the app created. */
   queue<T>(q: Queue<T>): {
     get(options?: core.OperationOptions): "";
@@ -123,15 +144,21 @@ export interface InputOperations {
 
 /** What a connection gives its requests' proxies: helpers bound once per connection. */
 export interface Extensions {
+  /** `environ.cogen.core`. */
   readonly core: CoreMirror;
+  /** `environ["cogen.input"]`. */
   readonly input: InputOperations;
+  /** `environ.cogen.call`. */
   readonly call: CogenProxy["call"];
+  /** `environ.cogen.yield`. */
   readonly yield: CogenProxy["yield"];
 }
 
 /** The reads an `Input` offers, as operations. */
 export interface InputSource {
+  /** A read of up to `n` bytes (`""` at the end). */
   readOperation(n: number): Operation<Uint8Array | "">;
+  /** A read of one line of at most `limit` bytes (`""` at the end). */
   readlineOperation(limit: number): Operation<Uint8Array | "">;
 }
 
@@ -159,7 +186,7 @@ export function createExtensions(current: () => CogenProxy, input: () => InputSo
     events[name] = (...args: unknown[]) => record(new ctor(...args));
   }
   const coreMirror: CoreMirror = {
-    events: events as unknown as Recording<typeof EVENTS>,
+    events: events as unknown as MirrorEvents,
     queue: <T>(q: Queue<T>) => ({
       get: (options?: core.OperationOptions) => record(q.get(options)),
       put: (item: T, options?: core.OperationOptions) => record(q.put(item, options)),

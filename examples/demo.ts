@@ -1,0 +1,64 @@
+/**
+ * The demo `deno task start` serves: every example app under one server.
+ *
+ * | path             | app                                                    |
+ * | ---------------- | ------------------------------------------------------ |
+ * | `/`              | this index                                             |
+ * | `/hello`         | `Hello, World!` (examples/hello.ts)                    |
+ * | `/echo`          | the request as JSON (examples/echo.ts)                 |
+ * | `/wait`          | the seed's wait_app: waits a second for `/signal`      |
+ * | `/signal?value=` | wakes `/wait`                                          |
+ * | `/poll?client=`  | the chat's long poll (examples/chat.ts)                |
+ * | `/say?name=`     | POST a chat message                                    |
+ *
+ * Run: `deno task start` (HOST and PORT from the environment, default
+ * 127.0.0.1:8000).
+ *
+ * @module
+ */
+import { type App, serve } from "../wsgi/mod.ts";
+import { createChatRoom } from "./chat.ts";
+import { echo } from "./echo.ts";
+import { hello } from "./hello.ts";
+import { signalApp, waitApp } from "./wait.ts";
+
+const INDEX = `cogen for Deno: the demo
+
+GET  /hello                 Hello, World!
+GET  /echo?x=1              the request as JSON (try POST with a body)
+GET  /wait                  waits up to a second for a signal (the seed's wait_app)
+GET  /signal?value=hi       signals /wait
+GET  /poll?client=me        chat: waits for messages (long poll)
+POST /say?name=you          chat: says the request body
+`;
+
+const index: App = (environ, startResponse) => {
+  if (environ.PATH_INFO !== "/" && environ.PATH_INFO !== "") {
+    startResponse("404 Not Found", [["Content-Type", "text/plain; charset=utf-8"]]);
+    return [`404 Not Found\n\n${INDEX}`];
+  }
+  startResponse("200 OK", [["Content-Type", "text/plain; charset=utf-8"]]);
+  return [INDEX];
+};
+
+const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
+const port = Number(Deno.env.get("PORT") ?? 8000);
+const chat = createChatRoom();
+const server = serve([
+  ["/hello", hello],
+  ["/echo", echo],
+  ["/wait", waitApp],
+  ["/signal", signalApp],
+  ["/poll", chat.poll],
+  ["/say", chat.say],
+  ["/", index],
+], {
+  hostname,
+  port,
+  onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
+});
+server.server.sched.add(chat.housekeeping);
+Deno.addSignalListener("SIGINT", () => {
+  console.log("shutting down");
+  server.shutdown(5000).then(() => Deno.exit(0));
+});
