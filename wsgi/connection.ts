@@ -208,14 +208,15 @@ export class Connection implements BodyHost {
   async #refuse(error: unknown): Promise<void> {
     const status = error instanceof HttpError ? error.status : 400;
     const message = error instanceof Error ? error.message : String(error);
-    this.#errorResponse(status, message, 0);
+    // Answer in the request's version when its request line got that far (HTTP/1.0 or 1.1), else 1.1.
+    this.#errorResponse(status, message, this.#host.parser.minor === 0 ? 0 : 1);
     await this.#flush();
   }
 
   #onDeadline(): void {
     if (this.state === "head") {
       // A head that did not come in time: 408, then close.
-      this.#errorResponse(408, "the request head did not arrive in time", 0);
+      this.#errorResponse(408, "the request head did not arrive in time", 1);
       this.out.flush().finally(() => this.socket.close()).catch(() => {});
       return;
     }
@@ -409,22 +410,23 @@ export class Connection implements BodyHost {
   async #afterExchange(head: RequestHead, body: RequestBody | null): Promise<boolean> {
     this.#proxy = null;
     this.#input = null;
-    let keep = !this.#close && head.keepAlive && !this.#host.closing;
-    if (keep && body !== null && !body.done) {
-      if (head.expectContinue && !this.#continueSent) keep = false; // the client may still be waiting to send
-      else keep = await body.drain(this.#host.limits.maxDrainBytes);
-    }
-    this.#body = null;
     this.#abort = null;
-    // Pipelined requests already here: answer them before writing (one write for all).
-    const more = keep && this.socket.end > this.socket.start;
-    if (!more || this.out.pending > HIGH_WATER) {
+    let keep = !this.#close && head.keepAlive && !this.#host.closing;
+    const unread = body !== null && !body.done;
+    // Pipelined requests already here: answer them before writing (one write for all). A body still
+    // unread is not a next request: the response goes out first, whatever becomes of that body.
+    if (unread || !keep || this.socket.end <= this.socket.start || this.out.pending > HIGH_WATER) {
       try {
         await this.#flush();
       } catch {
         return false;
       }
     }
+    if (keep && unread) {
+      if (head.expectContinue && !this.#continueSent) keep = false; // the client may still be waiting to send
+      else keep = await body.drain(this.#host.limits.maxDrainBytes);
+    }
+    this.#body = null;
     return keep;
   }
 

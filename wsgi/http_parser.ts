@@ -43,10 +43,10 @@ FIELD_BYTE[SP] = FIELD_BYTE[HTAB] = 1;
 /** Bytes allowed in a request target: visible ASCII (a `#` is refused on its own). */
 const TARGET_BYTE = new Uint8Array(256);
 for (let b = 0x21; b <= 0x7e; b++) TARGET_BYTE[b] = 1;
-/** Bytes allowed in a Host value: unreserved, pct-encoded, sub-delims, ":", "[", "]". */
-const HOST_BYTE = new Uint8Array(256);
-for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]") {
-  HOST_BYTE[c.charCodeAt(0)] = 1;
+/** Bytes of a reg-name (RFC 3986): unreserved, sub-delims, and "%" of pct-encoded. */
+const REG_NAME_BYTE = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=") {
+  REG_NAME_BYTE[c.charCodeAt(0)] = 1;
 }
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i++) {
@@ -132,6 +132,11 @@ export class RequestParser {
   readonly limits: ParserLimits;
   /** Where the request line starts (after leading empty lines), set by `findHead`. */
   requestStart = 0;
+  /**
+   * The minor version of the last request line parsed, or -1 if it was not
+   * reached: an error answer uses it (HTTP/1.0 for a 1.0 request, else 1.1).
+   */
+  minor: number = -1;
 
   /** Creates a parser enforcing `limits`. */
   constructor(limits: ParserLimits) {
@@ -156,7 +161,8 @@ export class RequestParser {
       if (lf < 0 || lf >= end) {
         // Incomplete: only check that what we have fits the limits.
         if (requestLineEnd < 0) {
-          if (end - lineStart > maxRequestLine) {
+          // The line so far, without a CR that may be the start of its CRLF.
+          if (end - lineStart - (buf[end - 1] === CR ? 1 : 0) > maxRequestLine) {
             throw new HttpError(414, `request line longer than ${maxRequestLine} bytes`);
           }
         } else if (end - requestLineEnd > maxHeaderBytes) {
@@ -177,7 +183,7 @@ export class RequestParser {
           }
           continue;
         }
-        if (lf - lineStart > maxRequestLine) {
+        if (lf - 1 - lineStart > maxRequestLine) {
           throw new HttpError(414, `request line longer than ${maxRequestLine} bytes`);
         }
         this.requestStart = lineStart;
@@ -202,6 +208,7 @@ export class RequestParser {
    * (HTTP major version other than 1).
    */
   parseHead(buf: Uint8Array, headEnd: number): RequestHead {
+    this.minor = -1;
     const head = new RequestHead();
     const start = this.requestStart;
     head.length = headEnd - start;
@@ -289,11 +296,7 @@ export class RequestParser {
       }
     } else if (hosts > 1) throw new HttpError(400, "more than one Host header");
     if (connection !== null) connectionTokens(head, connection);
-    for (let i = 0; i < head.host.length; i++) {
-      if (HOST_BYTE[head.host.charCodeAt(i)] !== 1) {
-        throw new HttpError(400, "invalid character in the Host header");
-      }
-    }
+    if (!validHost(head.host)) throw new HttpError(400, "invalid Host header (expected host[:port])");
     if (transferEncoding !== null) {
       if (contentLength !== null) throw new HttpError(400, "both Transfer-Encoding and Content-Length");
       if (head.minor === 0) throw new HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -343,6 +346,7 @@ export class RequestParser {
     if (major !== 1) throw new HttpError(505, `HTTP/${major}.${minor} is not supported; use HTTP/1.1`);
     head.version = minor === 1 ? "HTTP/1.1" : minor === 0 ? "HTTP/1.0" : `HTTP/1.${minor}`;
     head.minor = minor === 0 ? 0 : 1;
+    this.minor = head.minor;
     head.keepAlive = minor !== 0;
     this.#targetForm(head);
     return lineEnd + 2;
@@ -369,6 +373,9 @@ export class RequestParser {
       let pathStart = authorityStart;
       while (pathStart < target.length && target[pathStart] !== "/" && target[pathStart] !== "?") pathStart++;
       if (pathStart === authorityStart) throw new HttpError(400, "absolute-form target without a host");
+      if (target.lastIndexOf("@", pathStart) >= authorityStart) {
+        throw new HttpError(400, "userinfo (user@) in the request target is not allowed (RFC 9110, 4.2.4)");
+      }
       path = target.slice(pathStart);
       if (path === "" || path[0] === "?") path = "/" + path;
     }
@@ -391,7 +398,7 @@ export class RequestParser {
 function connectionTokens(head: RequestHead, value: string): void {
   let keepAlive = false;
   for (const token of value.split(",")) {
-    const t = token.trim().toLowerCase();
+    const t = trimOWS(token).toLowerCase();
     if (t === "close") {
       head.keepAlive = false;
       return;
@@ -403,7 +410,7 @@ function connectionTokens(head: RequestHead, value: string): void {
 
 /** Checks a Transfer-Encoding list: chunked, once and last; no other coding. */
 function transferCodings(value: string): void {
-  const codings = value.split(",").map((c) => c.trim().toLowerCase()).filter((c) => c !== "");
+  const codings = value.split(",").map((c) => trimOWS(c).toLowerCase()).filter((c) => c !== "");
   if (codings.length === 0) throw new HttpError(400, "empty Transfer-Encoding");
   for (const coding of codings) {
     for (let i = 0; i < coding.length; i++) {
@@ -426,8 +433,10 @@ function transferCodings(value: string): void {
 function parseContentLength(value: string): number {
   let result = -1;
   for (const part of value.split(",")) {
-    const digits = part.trim();
-    if (digits.length === 0 || digits.length > 15) {
+    const digits = trimOWS(part);
+    let first = 0;
+    while (first < digits.length - 1 && digits.charCodeAt(first) === 0x30) first++;
+    if (digits.length === 0 || digits.length - first > 15) {
       throw new HttpError(400, digits.length === 0 ? "empty Content-Length" : "Content-Length too large");
     }
     let n = 0;
@@ -488,9 +497,12 @@ export class ChunkedDecoder {
   #state = SIZE;
   #size = 0;
   #digits = 0;
+  #significant = 0;
   #remaining = 0;
   /** Whether a `;` was seen on the size line: what follows is an extension. */
   #inExtension = false;
+  /** Whether whitespace followed the size (it may only lead to an extension). */
+  #spaced = false;
   /** Bytes of the current size line (bounded by maxRequestLine). */
   #lineBytes = 0;
   /** Bytes of the trailer section so far (bounded by maxHeaderBytes). */
@@ -525,7 +537,11 @@ export class ChunkedDecoder {
         case SIZE: {
           const digit = HEX[b];
           if (digit >= 0) {
-            if (++this.#digits > 12) throw new HttpError(400, "chunk size too large");
+            this.#digits++;
+            // Leading zeros do not count towards the 12 significant hex digits allowed.
+            if ((this.#size > 0 || digit > 0) && ++this.#significant > 12) {
+              throw new HttpError(400, "chunk size too large");
+            }
             this.#size = this.#size * 16 + digit;
           } else if (this.#digits === 0) throw new HttpError(400, "chunk size is not a hexadecimal number");
           else {
@@ -535,13 +551,18 @@ export class ChunkedDecoder {
           break;
         }
         case EXT:
-          if (b === CR) this.#state = SIZE_LF;
-          else if (b === LF) throw new HttpError(400, "bare LF in a chunk size line");
+          if (b === CR) {
+            if (this.#spaced && !this.#inExtension) {
+              throw new HttpError(400, "whitespace after a chunk size without an extension");
+            }
+            this.#state = SIZE_LF;
+          } else if (b === LF) throw new HttpError(400, "bare LF in a chunk size line");
           else if ((b < 0x20 && b !== HTAB) || b === 0x7f) {
             throw new HttpError(400, "control byte in a chunk size line");
           } else if (b === 0x3b) this.#inExtension = true;
-          else if (!this.#inExtension && b !== SP && b !== HTAB) {
-            throw new HttpError(400, "invalid byte after the chunk size");
+          else if (!this.#inExtension) {
+            if (b !== SP && b !== HTAB) throw new HttpError(400, "invalid byte after the chunk size");
+            this.#spaced = true;
           }
           break;
         case SIZE_LF:
@@ -564,8 +585,12 @@ export class ChunkedDecoder {
         case DATA_LF:
           if (b !== LF) throw new HttpError(400, "chunk data not followed by CRLF");
           this.#state = SIZE;
-          this.#size = this.#digits = this.#lineBytes = 0;
-          this.#inExtension = false;
+          this.#size =
+            this.#digits =
+            this.#significant =
+            this.#lineBytes =
+              0;
+          this.#inExtension = this.#spaced = false;
           pos++;
           continue;
         case TRAILER:
@@ -579,6 +604,9 @@ export class ChunkedDecoder {
           continue;
         case TRAILER_LF:
           if (b !== LF) throw new HttpError(400, "bare CR in the trailer section");
+          if (++this.#trailerBytes > this.#limits.maxHeaderBytes) {
+            throw new HttpError(431, `trailer section larger than ${this.#limits.maxHeaderBytes} bytes`);
+          }
           pos++;
           if (this.#line.length === 0) {
             this.#state = DONE;
@@ -630,6 +658,48 @@ export class ChunkedDecoder {
     while (e > v && (line[e - 1] === SP || line[e - 1] === HTAB)) e--;
     this.trailers.push(ascii(line, 0, colon), latin1(line, v, e));
   }
+}
+
+/**
+ * Whether a Host value is `uri-host [ ":" port ]` (RFC 9110, 7.2): an
+ * IP-literal in brackets or a reg-name (pct-encoding checked), then an
+ * optional port of digits. An empty value is allowed.
+ */
+function validHost(host: string): boolean {
+  let i = 0;
+  const n = host.length;
+  if (n > 0 && host.charCodeAt(0) === 0x5b) {
+    const close = host.indexOf("]");
+    if (close < 2) return false;
+    for (i = 1; i < close; i++) {
+      const c = host.charCodeAt(i);
+      // IPv6 (hex, ":" and "." for an embedded IPv4) or IPvFuture ("v" hex "." then unreserved/sub-delims/":").
+      if (!(HEX[c] >= 0 || c === 0x3a || c === 0x2e || (REG_NAME_BYTE[c] === 1 && c !== 0x25))) return false;
+    }
+    i = close + 1;
+  } else {
+    for (; i < n && host.charCodeAt(i) !== 0x3a; i++) {
+      const c = host.charCodeAt(i);
+      if (REG_NAME_BYTE[c] !== 1) return false;
+      if (c === 0x25 && !(HEX[host.charCodeAt(i + 1)] >= 0 && HEX[host.charCodeAt(i + 2)] >= 0)) return false;
+    }
+  }
+  if (i === n) return true;
+  if (host.charCodeAt(i) !== 0x3a) return false;
+  for (i++; i < n; i++) if (!isDigit(host.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Trims optional whitespace (SP and HTAB) only: `String.prototype.trim` also
+ * strips U+00A0 and others, which would let "3\xA0" pass as a length.
+ */
+function trimOWS(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === SP || text.charCodeAt(start) === HTAB)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === SP || text.charCodeAt(end - 1) === HTAB)) end--;
+  return text.slice(start, end);
 }
 
 function isDigit(b: number): boolean {

@@ -152,7 +152,8 @@ export function writeHead(
 ): void {
   out.latin1(minor === 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
   out.latin1(status);
-  out.latin1("\r\n");
+  // status-line = HTTP-version SP status-code SP [ reason-phrase ]: the second SP even without a reason.
+  out.latin1(status.length === 3 ? " \r\n" : "\r\n");
   for (let i = 0; i < headers.length; i++) {
     const header = headers[i];
     out.latin1(header[0]);

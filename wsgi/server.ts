@@ -151,14 +151,30 @@ export class WSGIServer implements ConnectionHost {
       this.#listener.close();
       for (const connection of this.#connections) connection.closeIfIdle();
       this.#checkFinished();
-      const timer = setTimeout(() => {
-        for (const connection of this.#connections) {
-          connection.abandon("the server is shutting down").catch((error) => this.report(error, "shutdown"));
-        }
-      }, deadline);
+      const timer = setTimeout(() => this.#stopTheRest(), deadline);
       this.finished.finally(() => clearTimeout(timer));
     }
     await this.finished;
+  }
+
+  /**
+   * The deadline has passed: stop every connection left (apps `return()`ed,
+   * `cogen.signal` aborted). A task stuck in an `await` that never settles
+   * cannot be interrupted, so after a second of grace its connection is
+   * forgotten and `finished` resolves anyway.
+   */
+  async #stopTheRest(): Promise<void> {
+    const left = [...this.#connections];
+    const stopped = left.map((connection) =>
+      connection.abandon("the server is shutting down").catch((error) => this.report(error, "shutdown"))
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(stopped),
+      new Promise((resolve) => timer = setTimeout(resolve, 1000)),
+    ]);
+    clearTimeout(timer);
+    for (const connection of left) this.closed(connection);
   }
 
   /** @ignore */
