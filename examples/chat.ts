@@ -42,8 +42,21 @@ export interface ChatRoom {
   housekeeping: () => Generator<Operation<unknown>, void, unknown>;
 }
 
+/** Options of {@linkcode createChatRoom}. */
+export interface ChatOptions {
+  /** Ms a poll waits for news before answering `[]`. Default 25000. */
+  pollTimeout?: number;
+  /** Ms after which a client that has not polled is forgotten. Default 60000. */
+  idleClient?: number;
+  /** Ms between two rounds of housekeeping. Default 5000. */
+  sweepEvery?: number;
+}
+
 /** Makes a chat room. */
-export function createChatRoom(): ChatRoom {
+export function createChatRoom(options: ChatOptions = {}): ChatRoom {
+  const pollTimeout = options.pollTimeout ?? POLL_TIMEOUT;
+  const idleClient = options.idleClient ?? IDLE_CLIENT;
+  const sweepEvery = options.sweepEvery ?? 5_000;
   const messages = new PublishSubscribeQueue<Message>();
   const lastSeen = new Map<string, number>();
 
@@ -74,7 +87,7 @@ export function createChatRoom(): ChatRoom {
     yield messages.subscribe(key);
     let news: Message[] = [];
     try {
-      news = yield messages.fetch({ key, timeout: POLL_TIMEOUT });
+      news = yield messages.fetch({ key, timeout: pollTimeout });
     } catch (error) {
       if (!(error instanceof OperationTimeout)) throw error;
     } finally {
@@ -86,10 +99,10 @@ export function createChatRoom(): ChatRoom {
 
   function* housekeeping(): Generator<Operation<unknown>, void, unknown> {
     for (;;) {
-      yield new Sleep(5_000);
+      yield new Sleep(sweepEvery);
       const now = Date.now();
       for (const [client, seen] of lastSeen) {
-        if (now - seen > IDLE_CLIENT) {
+        if (now - seen > idleClient) {
           lastSeen.delete(client);
           yield messages.unsubscribe(`client:${client}`);
         }
