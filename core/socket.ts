@@ -156,7 +156,8 @@ export class Socket {
   /** Marks `n` buffered bytes as consumed. */
   consume(n: number): void {
     this.#start = Math.min(this.#start + n, this.#end);
-    if (this.#start === this.#end) this.#start = this.#end = 0;
+    // Rewind an empty buffer, unless a read is under way: it writes at the old end.
+    if (this.#start === this.#end && this.#filling === null) this.#start = this.#end = 0;
   }
 
   /**

@@ -17,7 +17,8 @@
  * @module
  */
 import { type Operation, OperationTimeout, PublishSubscribeQueue, Sleep } from "../core/mod.ts";
-import { type App, type Environ, serve, type StartResponse } from "../wsgi/mod.ts";
+import type { App, Environ, StartResponse } from "../wsgi/mod.ts";
+import { serveExample } from "./serve_example.ts";
 
 /** A chat message. */
 export interface Message {
@@ -115,13 +116,7 @@ export function createChatRoom(options: ChatOptions = {}): ChatRoom {
 }
 
 if (import.meta.main) {
-  const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-  const port = Number(Deno.env.get("PORT") ?? 8000);
   const room = createChatRoom();
-  const server = serve([["/say", room.say], ["/poll", room.poll]], {
-    hostname,
-    port,
-    onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
-  });
+  const server = serveExample([["/say", room.say], ["/poll", room.poll]]);
   server.server.sched.add(room.housekeeping);
 }

@@ -16,10 +16,11 @@
  *
  * @module
  */
-import { type App, serve } from "../wsgi/mod.ts";
+import type { App } from "../wsgi/mod.ts";
 import { createChatRoom } from "./chat.ts";
 import { echo } from "./echo.ts";
 import { hello } from "./hello.ts";
+import { serveExample } from "./serve_example.ts";
 import { signalApp, waitApp } from "./wait.ts";
 
 const INDEX = `cogen for Deno: the demo
@@ -41,10 +42,8 @@ const index: App = (environ, startResponse) => {
   return [INDEX];
 };
 
-const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-const port = Number(Deno.env.get("PORT") ?? 8000);
 const chat = createChatRoom();
-const server = serve([
+const server = serveExample([
   ["/hello", hello],
   ["/echo", echo],
   ["/wait", waitApp],
@@ -52,11 +51,7 @@ const server = serve([
   ["/poll", chat.poll],
   ["/say", chat.say],
   ["/", index],
-], {
-  hostname,
-  port,
-  onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
-});
+]);
 server.server.sched.add(chat.housekeeping);
 Deno.addSignalListener("SIGINT", () => {
   console.log("shutting down");

@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { type App, type Environ, serve } from "../wsgi/mod.ts";
+import type { App, Environ } from "../wsgi/mod.ts";
+import { serveExample } from "./serve_example.ts";
 
 /** Echoes the request as JSON. */
 export const echo: App = async function* (environ: Environ, startResponse) {
@@ -53,11 +54,5 @@ export const echo: App = async function* (environ: Environ, startResponse) {
 };
 
 if (import.meta.main) {
-  const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-  const port = Number(Deno.env.get("PORT") ?? 8000);
-  serve(echo, {
-    hostname,
-    port,
-    onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
-  });
+  serveExample(echo);
 }

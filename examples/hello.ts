@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type App, serve } from "../wsgi/mod.ts";
+import type { App } from "../wsgi/mod.ts";
+import { serveExample } from "./serve_example.ts";
 
 const BODY = new TextEncoder().encode("Hello, World!");
 const HEADERS: [string, string][] = [["Content-Type", "text/plain"]];
@@ -18,11 +19,5 @@ export const hello: App = (_environ, startResponse) => {
 };
 
 if (import.meta.main) {
-  const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-  const port = Number(Deno.env.get("PORT") ?? 8000);
-  serve(hello, {
-    hostname,
-    port,
-    onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
-  });
+  serveExample(hello);
 }

@@ -11,7 +11,8 @@
  * @module
  */
 import { Signal, WaitForSignal } from "../core/mod.ts";
-import { type Environ, serve, type StartResponse } from "../wsgi/mod.ts";
+import type { Environ, StartResponse } from "../wsgi/mod.ts";
+import { serveExample } from "./serve_example.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain; charset=utf-8"]];
 
@@ -37,11 +38,5 @@ export function* stats(environ: Environ, startResponse: StartResponse) {
 }
 
 if (import.meta.main) {
-  const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-  const port = Number(Deno.env.get("PORT") ?? 8000);
-  serve([["/wait", wait], ["/signal", signal], ["/stats", stats]], {
-    hostname,
-    port,
-    onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
-  });
+  serveExample([["/wait", wait], ["/signal", signal], ["/stats", stats]]);
 }

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type Environ, serve, type StartResponse } from "../wsgi/mod.ts";
+import type { Environ, StartResponse } from "../wsgi/mod.ts";
+import { serveExample } from "./serve_example.ts";
 
 /** The seed's wait_app. */
 export async function* waitApp(environ: Environ, startResponse: StartResponse) {
@@ -33,11 +34,5 @@ export async function* signalApp(environ: Environ, startResponse: StartResponse)
 }
 
 if (import.meta.main) {
-  const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-  const port = Number(Deno.env.get("PORT") ?? 8000);
-  serve([["/signal", signalApp], ["/", waitApp]], {
-    hostname,
-    port,
-    onListen: (addr) => console.log(`listening on http://${hostname}:${(addr as Deno.NetAddr).port}/`),
-  });
+  serveExample([["/signal", signalApp], ["/", waitApp]]);
 }

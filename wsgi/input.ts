@@ -77,14 +77,7 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
    * again after the end was returned is an error.
    */
   async readAsync(n = CHUNK): Promise<Uint8Array> {
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(`wsgi.input.read: n must be an integer >= 1, got ${n}`);
-    }
-    if (this.#ended) {
-      throw new Error(
-        "wsgi.input.read: the body has ended (a read already returned an empty chunk); stop reading",
-      );
-    }
+    this.#checkRead("read", "n", n);
     const chunk = this.#bytes !== null
       ? this.#slice(n)
       : this.#body === null
@@ -96,14 +89,7 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
 
   /** Reads one line (up to `limit` bytes), asynchronously; an empty array at the end. */
   async readlineAsync(limit = CHUNK): Promise<Uint8Array> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(`wsgi.input.readline: limit must be an integer >= 1, got ${limit}`);
-    }
-    if (this.#ended) {
-      throw new Error(
-        "wsgi.input.readline: the body has ended (a read already returned an empty chunk); stop reading",
-      );
-    }
+    this.#checkRead("readline", "limit", limit);
     let line: Uint8Array;
     if (this.#bytes !== null) line = this.readline(limit);
     else line = this.#body === null ? EMPTY : await this.#body.readline(limit);
@@ -186,6 +172,18 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
     const out = bytes.subarray(this.#pos, end);
     this.#pos = end;
     return out;
+  }
+
+  /** A size argument must be a positive integer, and nothing is read after the end was returned. */
+  #checkRead(method: string, name: string, size: number): void {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`wsgi.input.${method}: ${name} must be an integer >= 1, got ${size}`);
+    }
+    if (this.#ended) {
+      throw new Error(
+        `wsgi.input.${method}: the body has ended (a read already returned an empty chunk); stop reading`,
+      );
+    }
   }
 
   #requireBuffered(method: string): void {

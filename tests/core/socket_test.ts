@@ -280,3 +280,25 @@ Deno.test("Socket: bad arguments are refused with a message naming them", () => 
   assert.throws(() => sock.sendFile(file, { offset: -1 }), /offset must be an integer >= 0, got -1/);
   assert.throws(() => sock.sendFile(file, { blockSize: 0 }), /blockSize must be an integer >= 1, got 0/);
 });
+
+Deno.test("Socket: consuming everything while a read is under way keeps that read's bytes in place", async () => {
+  const { server, client, sched } = await pair();
+  const task = sched.add(function* () {
+    const sock = yield* server.accept();
+    yield* sock.read(1); // "a" read, "bc" still buffered
+    const pending = sock.fill(); // a read under way, writing after "bc"
+    sock.consume(sock.buffered().length); // everything buffered consumed meanwhile
+    yield pending;
+    const next = text(sock.buffered());
+    sock.close();
+    return next;
+  });
+  const run = sched.run();
+  await send(client, "abc");
+  await new Promise((r) => setTimeout(r, 20));
+  await send(client, "late");
+  await run;
+  assert.equal(task.result, "late");
+  client.close();
+  server.close();
+});

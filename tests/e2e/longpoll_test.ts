@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Signal, WaitForSignal } from "../../core/mod.ts";
 import type { Environ, StartResponse } from "../../wsgi/mod.ts";
 import { signal, stats, wait } from "../../examples/longpoll.ts";
-import { Client, get, start, until } from "./client.ts";
+import { Client, get, headerAll, responseTo, startServer, until } from "../http.ts";
 
 const CLIENTS = 1000;
 
@@ -17,14 +17,16 @@ async function waiters(port: number, n: number): Promise<Client[]> {
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, n - i) }, () => Client.connect(port)),
     );
-    await Promise.all(batch.map((c) => c.send("GET /wait HTTP/1.1\r\nHost: test\r\n\r\n")));
+    await Promise.all(
+      batch.map(async (c) => assert.ok(await c.write("GET /wait HTTP/1.1\r\nHost: test\r\n\r\n"))),
+    );
     clients.push(...batch);
   }
   return clients;
 }
 
 Deno.test("long polling: 1 000 clients wait, one signal wakes them all, every answer is right", async () => {
-  const t = start([["/wait", wait], ["/signal", signal], ["/stats", stats]]);
+  const t = startServer([["/wait", wait], ["/signal", signal], ["/stats", stats]]);
   const sched = t.server.server.sched;
   try {
     const baseline = sched.taskCount;
@@ -34,24 +36,24 @@ Deno.test("long polling: 1 000 clients wait, one signal wakes them all, every an
       10_000,
       "every client to wait",
     );
-    const woken = await get(t.port, "/signal?value=tada");
+    const woken = await responseTo(t.port, get("/signal?value=tada", { host: "test" }));
     assert.equal(woken.text, `${CLIENTS}\n`);
     const answers = await Promise.all(clients.map((c) => c.response()));
     for (const answer of answers) {
       assert.equal(answer.status, 200);
       assert.equal(answer.text, "tada\n");
-      assert.equal(answer.headers["content-length"], "5");
+      assert.deepEqual(headerAll(answer, "content-length"), ["5"]);
     }
-    for (const c of clients) c.close();
+    await Promise.all(clients.map((c) => c.close()));
     await until(() => sched.taskCount === baseline, 10_000, "the task count to return to its baseline");
     assert.equal(sched.signals.size, 0, "no wait list is left behind");
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("long polling: 500 of 1 000 clients leave mid-wait; the next signal counts only the rest", async () => {
-  const t = start([["/wait", wait], ["/signal", signal], ["/stats", stats]]);
+  const t = startServer([["/wait", wait], ["/signal", signal], ["/stats", stats]]);
   const sched = t.server.server.sched;
   try {
     const baseline = sched.taskCount;
@@ -63,7 +65,7 @@ Deno.test("long polling: 500 of 1 000 clients leave mid-wait; the next signal co
     );
     const leaving = clients.filter((_, i) => i % 2 === 0);
     const staying = clients.filter((_, i) => i % 2 === 1);
-    for (const c of leaving) c.close();
+    await Promise.all(leaving.map((c) => c.close()));
     // Each departure is noticed (a pending read sees EOF): the waiter leaves the wait list and its task ends.
     await until(
       () => sched.signals.get("longpoll")?.waiters.length === CLIENTS / 2,
@@ -71,21 +73,21 @@ Deno.test("long polling: 500 of 1 000 clients leave mid-wait; the next signal co
       "the leavers to be noticed",
     );
     await until(() => sched.taskCount === baseline + CLIENTS / 2, 5_000, "the leavers' tasks to end");
-    const woken = await get(t.port, "/signal?value=rest");
+    const woken = await responseTo(t.port, get("/signal?value=rest", { host: "test" }));
     assert.equal(woken.text, `${CLIENTS / 2}\n`);
     const answers = await Promise.all(staying.map((c) => c.response()));
     assert.ok(answers.every((a) => a.status === 200 && a.text === "rest\n"));
-    for (const c of staying) c.close();
+    await Promise.all(staying.map((c) => c.close()));
     await until(() => sched.taskCount === baseline, 10_000, "the task count to return to its baseline");
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("client gone: the app's finally runs, its wait is withdrawn and cogen.signal aborts within 1 s", async () => {
   const events: string[] = [];
   let aborted = 0;
-  const t = start([
+  const t = startServer([
     ["/wait", async function* (environ: Environ, startResponse: StartResponse) {
       environ["cogen.signal"].addEventListener("abort", () => {
         aborted = Date.now();
@@ -109,24 +111,28 @@ Deno.test("client gone: the app's finally runs, its wait is withdrawn and cogen.
   try {
     const baseline = sched.taskCount;
     const client = await Client.connect(t.port);
-    await client.send("GET /wait HTTP/1.1\r\nHost: test\r\n\r\n");
+    assert.ok(await client.write("GET /wait HTTP/1.1\r\nHost: test\r\n\r\n"));
     await until(() => sched.signals.get("gone")?.waiters.length === 1, 3000, "the app to wait");
     const closedAt = Date.now();
-    client.close();
+    await client.close();
     await until(() => events.includes("finally"), 1000, "the app's finally");
     assert.deepEqual(events, ["finally"]);
     assert.ok(aborted > 0 && aborted - closedAt < 1000, "cogen.signal aborted within 1 s");
     assert.equal(sched.signals.get("gone"), undefined, "the waiter left the wait list");
     await until(() => sched.taskCount === baseline, 1000, "the connection's task to end");
-    assert.equal((await get(t.port, "/signal")).text, "0", "a later signal counts it no more");
+    assert.equal(
+      (await responseTo(t.port, get("/signal", { host: "test" }))).text,
+      "0",
+      "a later signal counts it no more",
+    );
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("cogen.signal does not abort when the body was read or the response finished normally", async () => {
   const signals: AbortSignal[] = [];
-  const t = start(async function* (environ: Environ, startResponse: StartResponse) {
+  const t = startServer(async function* (environ: Environ, startResponse: StartResponse) {
     signals.push(environ["cogen.signal"]);
     for await (const _ of environ["wsgi.input"]) { /* read it all */ }
     startResponse("200 OK", [["Content-Type", "text/plain"]]);
@@ -134,23 +140,23 @@ Deno.test("cogen.signal does not abort when the body was read or the response fi
   });
   try {
     const client = await Client.connect(t.port);
-    await client.send("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc");
+    assert.ok(await client.write("POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc"));
     assert.equal((await client.response()).text, "done");
-    await client.send("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
     assert.equal((await client.response()).text, "done");
-    assert.ok(await client.closed());
-    client.close();
+    assert.ok((await client.readUntilClose()).closed);
+    await client.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(signals.length, 2);
     assert.ok(signals.every((s) => !s.aborted));
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("shutdown: an app still waiting at the deadline is stopped (finally runs, cogen.signal aborts)", async () => {
   const events: string[] = [];
-  const t = start(async function* (environ: Environ, startResponse: StartResponse) {
+  const t = startServer(async function* (environ: Environ, startResponse: StartResponse) {
     environ["cogen.signal"].addEventListener("abort", () => events.push("aborted"));
     startResponse("200 OK", [["Content-Type", "text/plain"]]);
     yield "waiting";
@@ -162,16 +168,16 @@ Deno.test("shutdown: an app still waiting at the deadline is stopped (finally ru
   });
   try {
     const client = await Client.connect(t.port);
-    await client.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: test\r\n\r\n"));
     const sched = t.server.server.sched;
     await until(() => sched.signals.get("forever")?.waiters.length === 1, 3000, "the app to wait");
     const started = Date.now();
-    await t.close(200);
+    await t.stop(200);
     assert.ok(Date.now() - started >= 150, "in-flight requests get until the deadline");
     assert.deepEqual(events.sort(), ["aborted", "finally"]);
-    assert.ok(await client.closed());
-    client.close();
+    assert.ok((await client.readUntilClose()).closed);
+    await client.close();
   } finally {
-    await t.close();
+    await t.stop();
   }
 });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { echo } from "../../examples/echo.ts";
-import { exchange, header, latin1, normalizeDate, SOFTWARE, startServer } from "./suite.ts";
+import { exchange, header, latin1, normalizeDate, SOFTWARE, startServer } from "../http.ts";
 
 interface Echo {
   method: string;

@@ -15,25 +15,25 @@ import {
 import { relay } from "../../middleware/mod.ts";
 import type { App, Environ, StartResponse } from "../../wsgi/mod.ts";
 import { waitApp } from "../../examples/wait.ts";
-import { Client, exchange, get, start } from "../e2e/client.ts";
+import { Client, get, headerAll, responseTo, startServer } from "../http.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 
 Deno.test("extensions: the seed's wait_app times out after 1 s and says so", async () => {
-  const t = start(waitApp);
+  const t = startServer(waitApp);
   try {
     const started = Date.now();
-    const response = await get(t.port, "/");
+    const response = await responseTo(t.port, get("/", { host: "test" }));
     assert.equal(response.status, 200);
     assert.equal(response.text, "I'm waiting for some signalYour time is up !");
     assert.ok(Date.now() - started >= 950, "it waited for its timeout");
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: the seed's wait_app is woken by a signal, and its first chunk arrives before the wait ends", async () => {
-  const t = start([
+  const t = startServer([
     ["/signal", async function* (_environ: Environ, startResponse: StartResponse) {
       const woken: number = yield new Signal("abc", "bob");
       startResponse("200 OK", TEXT);
@@ -43,7 +43,7 @@ Deno.test("extensions: the seed's wait_app is woken by a signal, and its first c
   ]);
   try {
     const client = await Client.connect(t.port);
-    await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
     // The head and "I'm waiting…" are flushed before the app waits.
     const buf = new Uint8Array(4096);
     const n = await client.conn.read(buf);
@@ -51,18 +51,18 @@ Deno.test("extensions: the seed's wait_app is woken by a signal, and its first c
     assert.match(first, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(first, /Transfer-Encoding: chunked\r\n/);
     assert.match(first, /\r\n\r\n1b\r\nI'm waiting for some signal\r\n$/);
-    assert.equal((await get(t.port, "/signal")).text, "1");
+    assert.equal((await responseTo(t.port, get("/signal", { host: "test" }))).text, "1");
     const rest = new TextDecoder().decode(buf.subarray(0, (await client.conn.read(buf))!));
     assert.equal(rest, "18\r\nSomeone signaled me: bob\r\n0\r\n\r\n");
-    client.close();
+    await client.close();
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: result and exception on the proxy; operation cleared after it ran", async () => {
   const seen: unknown[] = [];
-  const t = start(async function* (environ, startResponse) {
+  const t = startServer(async function* (environ, startResponse) {
     const cogen = environ.cogen;
     assert.equal(environ["cogen.wsgi"], cogen);
     yield cogen.core.events.Sleep(1);
@@ -76,15 +76,15 @@ Deno.test("extensions: result and exception on the proxy; operation cleared afte
     yield "ok";
   });
   try {
-    assert.equal((await get(t.port, "/")).text, "ok");
+    assert.equal((await responseTo(t.port, get("/", { host: "test" }))).text, "ok");
     assert.deepEqual(seen, [null, undefined, null, null, true, true, 42, null]);
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: operations and promises yielded directly send their result back (sync and async apps)", async () => {
-  const t = start([
+  const t = startServer([
     ["/sync", function* (_environ: Environ, startResponse: StartResponse) {
       const n: number = yield Promise.resolve(20);
       const m: number = yield new Promise<number>((resolve) => setTimeout(() => resolve(22), 5));
@@ -104,17 +104,17 @@ Deno.test("extensions: operations and promises yielded directly send their resul
     }],
   ]);
   try {
-    assert.equal((await get(t.port, "/sync")).text, "42 true");
-    assert.equal((await get(t.port, "/async")).text, "slept undefined");
+    assert.equal((await responseTo(t.port, get("/sync", { host: "test" }))).text, "42 true");
+    assert.equal((await responseTo(t.port, get("/async", { host: "test" }))).text, "slept undefined");
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: queue and pub/sub helpers of cogen.core", async () => {
   const q = new Queue<string>();
   const ps = new PublishSubscribeQueue<string>();
-  const t = start(async function* (environ, startResponse) {
+  const t = startServer(async function* (environ, startResponse) {
     const core = environ.cogen.core;
     yield core.queue(q).put("item");
     yield core.queue(q).get({ timeout: 100 });
@@ -126,9 +126,9 @@ Deno.test("extensions: queue and pub/sub helpers of cogen.core", async () => {
     yield `${item} ${JSON.stringify(environ.cogen.result)}`;
   });
   try {
-    assert.equal((await get(t.port, "/")).text, 'item ["news"]');
+    assert.equal((await responseTo(t.port, get("/", { host: "test" }))).text, 'item ["news"]');
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
@@ -159,29 +159,29 @@ async function* inputApp(environ: Environ, startResponse: StartResponse) {
 }
 
 Deno.test('extensions: cogen.input read/Read/readline/ReadLine; the result is the chunk, then ""', async () => {
-  const t = start(inputApp);
+  const t = startServer(inputApp);
   try {
     const body = "ab\ncdefg\nh";
     const request = (query: string) =>
       `POST /?${query} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
-    assert.deepEqual(JSON.parse((await exchange(t.port, request("how=read"))).text), [
+    assert.deepEqual(JSON.parse((await responseTo(t.port, request("how=read"))).text), [
       "ab\n",
       "cde",
       "fg\n",
       "h",
     ]);
-    assert.deepEqual(JSON.parse((await exchange(t.port, request("how=Read"))).text), [
+    assert.deepEqual(JSON.parse((await responseTo(t.port, request("how=Read"))).text), [
       "ab\n",
       "cde",
       "fg\n",
       "h",
     ]);
-    assert.deepEqual(JSON.parse((await exchange(t.port, request("how=readline"))).text), [
+    assert.deepEqual(JSON.parse((await responseTo(t.port, request("how=readline"))).text), [
       "ab\n",
       "cdefg\n",
       "h",
     ]);
-    assert.deepEqual(JSON.parse((await exchange(t.port, request("how=ReadLine"))).text), [
+    assert.deepEqual(JSON.parse((await responseTo(t.port, request("how=ReadLine"))).text), [
       "ab\n",
       "cdefg\n",
       "h",
@@ -189,16 +189,16 @@ Deno.test('extensions: cogen.input read/Read/readline/ReadLine; the result is th
     const chunked =
       "POST /?how=readline HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
       "4\r\nab\nc\r\n3\r\nd\ne\r\n0\r\n\r\n";
-    assert.deepEqual(JSON.parse((await exchange(t.port, chunked)).text), ["ab\n", "cd\n", "e"]);
+    assert.deepEqual(JSON.parse((await responseTo(t.port, chunked)).text), ["ab\n", "cd\n", "e"]);
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: a read after the body ended is an error naming the rule", async () => {
-  const t = start(inputApp);
+  const t = startServer(inputApp);
   try {
-    const response = await exchange(
+    const response = await responseTo(
       t.port,
       "POST /?how=read&again HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
     );
@@ -207,59 +207,63 @@ Deno.test("extensions: a read after the body ended is an error naming the rule",
       "again: wsgi.input.read: the body has ended (a read already returned an empty chunk); stop reading",
     ]);
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: readline past its limit gives an overflow error", async () => {
-  const t = start(async function* (environ, startResponse) {
+  const t = startServer(async function* (environ, startResponse) {
     yield environ["cogen.input"].readline(4);
     startResponse("200 OK", TEXT);
     yield (environ.cogen.result as Error).message;
   });
   try {
-    const response = await exchange(
+    const response = await responseTo(
       t.port,
       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabcdefghij",
     );
     assert.match(response.text, /no line end within 4 bytes/);
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: Expect: 100-continue is answered on the first cogen.input read", async () => {
-  const t = start(inputApp);
+  const t = startServer(inputApp);
   try {
     const client = await Client.connect(t.port);
-    await client.send(
-      "POST /?how=read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    assert.ok(
+      await client.write(
+        "POST /?how=read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+      ),
     );
     const interim = await client.response();
-    assert.equal(interim.line, "HTTP/1.1 100 Continue");
-    await client.send("hello");
+    assert.equal(interim.raw.split("\r\n")[0], "HTTP/1.1 100 Continue");
+    assert.ok(await client.write("hello"));
     const final = await client.response();
     assert.deepEqual(JSON.parse(final.text), ["hel", "lo"]);
-    client.close();
+    await client.close();
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: a chunked body over maxBodyBytes read through cogen.input: a clear error, then the connection closes", async () => {
-  const t = start(inputApp, { maxBodyBytes: 8 });
+  const t = startServer(inputApp, { maxBodyBytes: 8 });
   try {
     const client = await Client.connect(t.port);
-    await client.send(
-      "POST /?how=read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n",
+    assert.ok(
+      await client.write(
+        "POST /?how=read HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n",
+      ),
     );
     const response = await client.response();
     assert.deepEqual(JSON.parse(response.text), ["abc", "error: chunked body over the limit of 8 bytes"]);
-    assert.equal(response.headers["connection"], "close");
-    assert.ok(await client.closed());
-    client.close();
+    assert.deepEqual(headerAll(response, "connection"), ["close"]);
+    assert.ok((await client.readUntilClose()).closed);
+    await client.close();
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
@@ -268,14 +272,14 @@ Deno.test('extensions: through a middleware that transforms chunks and passes ""
     return (environ, startResponse) =>
       relay(app(environ, startResponse), (item) => typeof item === "string" ? item.toUpperCase() : item);
   }
-  const t = start(shout(waitApp));
+  const t = startServer(shout(waitApp));
   try {
     const started = Date.now();
-    const response = await get(t.port, "/");
+    const response = await responseTo(t.port, get("/", { host: "test" }));
     assert.equal(response.text, "I'M WAITING FOR SOME SIGNALYOUR TIME IS UP !");
     assert.ok(Date.now() - started >= 950);
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
@@ -285,26 +289,27 @@ Deno.test('extensions: a middleware that drops "" gets a clear error: the operat
       for await (const item of relay(app(environ, startResponse))) if (item !== "") yield item;
     };
   }
-  const t = start(dropEmpty(waitApp));
+  const t = startServer(dropEmpty(waitApp));
   try {
     const client = await Client.connect(t.port);
-    await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    const raw = await client.readAll();
+    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const { text: raw, closed } = await client.readUntilClose();
+    assert.ok(closed, `the server did not close the connection: ${JSON.stringify(raw)}`);
     // The first chunk was held back, so the server could still answer 500.
     assert.match(raw, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
     assert.equal(t.errors.length, 1);
     assert.match(
-      String(t.errors[0][0]),
+      String(t.errors[0].error),
       /recorded WaitForSignal\("abc"\) on environ\.cogen, but the empty chunk \(""\) that carries it never reached the server, so it was never run/,
     );
-    client.close();
+    await client.close();
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: bad input from the app gets a 500 and a log line naming the rule", async () => {
-  const t = start([
+  const t = startServer([
     ["/number", function* (_environ: Environ, startResponse: StartResponse) {
       startResponse("200 OK", TEXT);
       yield 42 as unknown as string;
@@ -316,24 +321,24 @@ Deno.test("extensions: bad input from the app gets a 500 and a log line naming t
     }],
   ]);
   try {
-    const number = await get(t.port, "/number");
+    const number = await responseTo(t.port, get("/number", { host: "test" }));
     assert.equal(number.status, 500);
     assert.equal(number.text, "500 Internal Server Error\n");
-    assert.match(String(t.errors[0][0]), /the app yielded 42: yield strings or Uint8Arrays/);
-    assert.match(t.errors[0][1], /GET \/number/);
-    const twice = await get(t.port, "/twice");
+    assert.match(String(t.errors[0].error), /the app yielded 42: yield strings or Uint8Arrays/);
+    assert.match(t.errors[0].context, /GET \/number/);
+    const twice = await responseTo(t.port, get("/twice", { host: "test" }));
     assert.equal(twice.status, 500);
     assert.match(
-      String(t.errors[1][0]),
+      String(t.errors[1].error),
       /an operation \(Sleep\(1\)\) is already recorded and was not yielded yet/,
     );
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: wsgi.input's synchronous methods name SynchronousInputMiddleware when the body is not buffered", async () => {
-  const t = start(function (environ: Environ, startResponse: StartResponse) {
+  const t = startServer(function (environ: Environ, startResponse: StartResponse) {
     let message = "";
     try {
       environ["wsgi.input"].read();
@@ -344,7 +349,7 @@ Deno.test("extensions: wsgi.input's synchronous methods name SynchronousInputMid
     return [message];
   });
   try {
-    const response = await exchange(
+    const response = await responseTo(
       t.port,
       "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
     );
@@ -353,12 +358,12 @@ Deno.test("extensions: wsgi.input's synchronous methods name SynchronousInputMid
       /synchronous and the body is not buffered: wrap the app in SynchronousInputMiddleware/,
     );
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
 Deno.test("extensions: wsgi.input as an async iterable and as a ReadableStream", async () => {
-  const t = start([
+  const t = startServer([
     ["/iter", async function* (environ: Environ, startResponse: StartResponse) {
       let text = "";
       for await (const chunk of environ["wsgi.input"]) text += new TextDecoder().decode(chunk);
@@ -373,14 +378,14 @@ Deno.test("extensions: wsgi.input as an async iterable and as a ReadableStream",
   ]);
   try {
     for (const path of ["/iter", "/stream"]) {
-      const response = await exchange(
+      const response = await responseTo(
         t.port,
         `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n`,
       );
       assert.equal(response.text, "hello world");
     }
   } finally {
-    await t.close();
+    await t.stop();
   }
 });
 
@@ -388,17 +393,17 @@ Deno.test("extensions: wsgi.file_wrapper streams a file without the app touching
   const path = await Deno.makeTempFile();
   const content = "0123456789".repeat(20_000);
   await Deno.writeTextFile(path, content);
-  const t = start(async (environ: Environ, startResponse: StartResponse) => {
+  const t = startServer(async (environ: Environ, startResponse: StartResponse) => {
     const file = await Deno.open(path);
     startResponse("200 OK", [["Content-Type", "text/plain"], ["Content-Length", String(content.length)]]);
     return environ["wsgi.file_wrapper"](file, 4096);
   });
   try {
-    const response = await get(t.port, "/");
+    const response = await responseTo(t.port, get("/", { host: "test" }));
     assert.equal(response.status, 200);
     assert.equal(response.text, content);
   } finally {
-    await t.close();
+    await t.stop();
     await Deno.remove(path);
   }
 });

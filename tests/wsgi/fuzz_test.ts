@@ -17,7 +17,7 @@ import {
   parseResponses,
   startServer,
   type TestServer,
-} from "./suite.ts";
+} from "../http.ts";
 
 const SEED = 0x5eed_c0de;
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type App, type Environ, Sleep } from "../../mod.ts";
-import { Client, deferred, delay, header, parseResponses, startServer, textApp } from "./suite.ts";
+import { Client, deferred, delay, header, parseResponses, startServer, textApp } from "../http.ts";
 
 /** Answers with the path; odd paths answer after a short wait (so steps interleave). */
 const pathApp: App = async function* (environ: Environ, startResponse) {
@@ -37,7 +37,7 @@ Deno.test("keep-alive: 10 pipelined requests in one write are answered in order"
       let requests = "";
       for (let i = 0; i < 10; i++) requests += req(`/${i}`, i === 9 ? "Connection: close\r\n" : "");
       await client.write(requests);
-      const responses = await client.readResponses(10);
+      const responses = await client.responses(10);
       assert.deepEqual(responses.map((r) => r.body), Array.from({ length: 10 }, (_, i) => `/${i}`));
       assert.deepEqual(responses.map((r) => r.status), Array(10).fill(200));
       assert.equal(header(responses[9], "connection"), "close");
@@ -80,7 +80,7 @@ Deno.test("keep-alive: sequential requests on one connection", async () => {
     try {
       for (let i = 0; i < 5; i++) {
         await client.write(req(`/${i}`));
-        const response = await client.readResponse();
+        const response = await client.response();
         assert.equal(response.body, `/${i}`);
         assert.equal(header(response, "connection"), undefined);
       }
@@ -163,7 +163,7 @@ Deno.test("keep-alive: the response to an unread body is sent before that body a
     const client = await Client.connect(server.port);
     try {
       await client.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.body, "early");
       await client.write("hello" + req("/next", "Connection: close\r\n"));
       const after = await client.readUntilClose();
@@ -260,18 +260,18 @@ Deno.test("expect: 100 Continue is sent when the app first reads, exactly once",
         "the 100 must come before the body is sent",
       );
       assert.equal(client.received, CONTINUE);
-      const interim = await client.readResponse();
+      const interim = await client.response();
       assert.equal(interim.status, 100);
       await client.write("he");
       await delay(20);
       await client.write("llo");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.status, 200);
       assert.equal(response.body, "body=hello");
       assert.equal(client.received.split("100 Continue").length - 1, 1, "exactly one 100");
       // The connection goes on.
       await client.write(req("/next", "Connection: close\r\n"));
-      const next = await client.readResponse();
+      const next = await client.response();
       assert.equal(next.status, 200);
     } finally {
       await client.close();
@@ -304,10 +304,10 @@ Deno.test("expect: no 100 before the app reads", async () => {
         "nothing is sent before the app reads",
       );
       go.resolve();
-      const interim = await client.readResponse();
+      const interim = await client.response();
       assert.equal(interim.status, 100);
       await client.write("abc");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.body, "read 3");
     } finally {
       go.resolve();
@@ -324,7 +324,7 @@ Deno.test("expect: never a 100 when the app answers without reading; then close 
     const client = await Client.connect(server.port);
     try {
       await client.write("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.status, 200, "the final answer comes first, no 100");
       assert.equal(response.body, "no thanks");
       if (header(response, "connection") === "close") {
@@ -377,9 +377,9 @@ Deno.test("expect: 100-continue with a chunked body", async () => {
       await client.write(
         "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n",
       );
-      assert.equal((await client.readResponse()).status, 100);
+      assert.equal((await client.response()).status, 100);
       await client.write("3\r\nabc\r\n0\r\n\r\n");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.body, "body=abc");
       assert.equal(client.received.split("100 Continue").length - 1, 1);
     } finally {

@@ -16,7 +16,7 @@ import {
   startServer,
   type TestServer,
   textApp,
-} from "./suite.ts";
+} from "../http.ts";
 
 /** Reads the whole body, answers `ok <length>`. */
 const readAll: App = async function* (environ, startResponse) {
@@ -87,7 +87,7 @@ Deno.test("limits: maxRequestLine — refused before the line ends (no waiting f
     const client = await Client.connect(server.port);
     try {
       await client.write(`GET /${"a".repeat(200)}`);
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.status, 414);
       assert.equal(header(response, "connection"), "close");
       assert.ok((await client.readUntilClose()).closed);
@@ -124,7 +124,7 @@ Deno.test("limits: maxHeaderBytes — refused before the head ends", async () =>
     const client = await Client.connect(server.port);
     try {
       await client.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Fill: ${"v".repeat(1000)}`);
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.status, 431);
       assert.ok((await client.readUntilClose()).closed);
     } finally {
@@ -192,7 +192,7 @@ Deno.test("limits: maxBodyBytes by Content-Length — the limit served, one more
     const client = await Client.connect(server.port);
     try {
       await client.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.status, 413);
       assert.equal(header(response, "connection"), "close");
       assert.ok((await client.readUntilClose()).closed);
@@ -217,7 +217,7 @@ Deno.test("limits: maxBodyBytes by chunk size — refused up front from the size
     const client = await Client.connect(server.port);
     try {
       await client.write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.status, 413);
       assert.ok((await client.readUntilClose()).closed);
     } finally {
@@ -280,7 +280,7 @@ Deno.test("limits: headersTimeout — the next request's head on a keep-alive co
     const client = await Client.connect(server.port);
     try {
       await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      assert.equal((await client.readResponse()).status, 200);
+      assert.equal((await client.response()).status, 200);
       const outcome = await slowloris(
         client,
         `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`,
@@ -320,10 +320,10 @@ Deno.test("limits: keepAliveTimeout — an idle keep-alive connection is closed 
     const client = await Client.connect(server.port);
     try {
       await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      assert.equal((await client.readResponse()).status, 200);
+      assert.equal((await client.response()).status, 200);
       // Still open right after the response.
       await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      const second = await client.readResponse();
+      const second = await client.response();
       assert.equal(second.status, 200);
       assert.equal(header(second, "connection"), undefined);
       const outcome = await client.readUntilClose(5000);
@@ -344,7 +344,7 @@ Deno.test("limits: keepAliveTimeout does not cut a new connection's first reques
     try {
       await delay(200);
       await client.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-      const response = await client.readResponse();
+      const response = await client.response();
       assert.equal(response.status, 200);
     } finally {
       await client.close();
@@ -433,7 +433,7 @@ Deno.test("limits: maxConnections — the extra connection gets 503 and is close
       const client = await Client.connect(server.port);
       held.push(client);
       await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      assert.equal((await client.readResponse()).status, 200);
+      assert.equal((await client.response()).status, 200);
     }
     const extra = await exchange(server.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert.ok(extra.closed, "the extra connection is closed");
@@ -444,7 +444,7 @@ Deno.test("limits: maxConnections — the extra connection gets 503 and is close
     assert.ok(header(busy, "date") !== undefined && header(busy, "server") !== undefined);
     // The held connections still work.
     await held[0].write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert.equal((await held[0].readResponse()).status, 200);
+    assert.equal((await held[0].response()).status, 200);
     // Once one closes, a new connection is served again.
     await held.pop()!.close();
     let status = 0;

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { App, ServeOptions } from "../../wsgi/mod.ts";
-import { assertServerFields, assertServes, Client, header, parseResponses, startServer } from "./suite.ts";
+import { assertServerFields, assertServes, Client, header, parseResponses, startServer } from "../http.ts";
 
 /** Reads the whole body, then answers `ok <length>`. */
 const readAll: App = async function* (environ, startResponse) {
@@ -608,7 +608,7 @@ for (const row of ROWS) {
       const client = await Client.connect(server.port);
       try {
         await client.write(row.request);
-        const response = await client.readResponse("GET");
+        const response = await client.response("GET");
         assert.equal(
           response.status,
           row.status,
@@ -680,7 +680,7 @@ for (
       const client = await Client.connect(server.port);
       try {
         await client.write(request);
-        const response = await client.readResponse();
+        const response = await client.response();
         assert.equal(response.status, status);
         assert.equal(response.version, "HTTP/1.1", JSON.stringify(response.raw));
       } finally {
@@ -701,7 +701,7 @@ Deno.test("malformed: any split of a bad request gets the same answer (bytes one
         for (const byte of request) {
           if (!(await client.write(byte))) break;
         }
-        const response = await client.readResponse();
+        const response = await client.response();
         assert.equal(response.status, 400);
         const after = await client.readUntilClose();
         assert.ok(after.closed);

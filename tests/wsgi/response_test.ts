@@ -17,7 +17,7 @@ import {
   SOFTWARE,
   startServer,
   utf8AsLatin1,
-} from "./suite.ts";
+} from "../http.ts";
 
 const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
 const GET11 = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -59,9 +59,9 @@ async function keptAlive(
     const client = await Client.connect(server.port);
     try {
       await client.write(request);
-      const first = await client.readResponse(method);
+      const first = await client.response(method);
       assert.ok(await client.write(GET11_CLOSE), "the connection must stay open");
-      const second = await client.readResponse();
+      const second = await client.response();
       assert.equal(second.status, 200);
       const after = await client.readUntilClose();
       assert.ok(after.closed);

@@ -17,7 +17,7 @@ import {
   SOFTWARE,
   startServer,
   textApp,
-} from "./suite.ts";
+} from "../http.ts";
 
 /** Waits for `promise` at most `ms`; "timeout" otherwise (the timer is cleared). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
@@ -140,7 +140,7 @@ Deno.test("shutdown: idle keep-alive connections are closed at once, new ones re
   let stopping: Promise<void> | null = null;
   try {
     await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert.equal((await client.readResponse()).status, 200);
+    assert.equal((await client.response()).status, 200);
     stopping = server.stop(60_000);
     const outcome = await client.readUntilClose();
     assert.ok(outcome.closed, "the idle connection must be closed at once, not at the deadline");
@@ -174,7 +174,7 @@ Deno.test("shutdown: a request in flight finishes, answered with Connection: clo
     assert.ok(await refused(server.port), "no new connection is accepted");
     assert.equal(finished, false, "the request in flight holds the server");
     release.resolve();
-    const response = await client.readResponse();
+    const response = await client.response();
     assert.equal(response.status, 200);
     assert.equal(response.body, "finished");
     assert.equal(header(response, "connection"), "close");

@@ -1,8 +1,10 @@
 /**
- * Shared helpers of the wsgi test suite: a server on 127.0.0.1 port 0 that
- * records what it logs, a raw-socket client that reads with a timeout (a hang
- * is a failure, never a stuck test), a tiny HTTP/1.1 response parser for
- * pipelined responses, and `Date` normalisation for exact-byte comparisons.
+ * Shared helpers of the tests that talk HTTP to a real server (wsgi,
+ * middleware, end to end): a server on 127.0.0.1 port 0 that records what it
+ * logs, a raw-socket client that reads with a timeout (a hang is a failure,
+ * never a stuck test) and reads pipelined or keep-alive responses one after
+ * another, a strict HTTP/1.1 response parser, `Date` normalisation for
+ * exact-byte comparisons, and `until` to wait for a condition.
  *
  * Every byte string here is ISO-8859-1: one code point per byte, so raw
  * requests can carry any octet and responses compare byte for byte.
@@ -10,13 +12,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type App, type Route, serve, type ServeOptions, type Server } from "../../wsgi/mod.ts";
+import { type App, type Route, serve, type ServeOptions, type Server } from "../wsgi/mod.ts";
 
 /** The default `Server` header value. */
 export const SOFTWARE = "cogen-deno/0.1.0";
 /** Where test servers listen. */
 export const HOST = "127.0.0.1";
-/** How long a read may wait for the server before the test calls it a hang (ms). */
+/** How long a read (or {@linkcode until}) may wait before the test calls it a hang (ms). */
 export const HANG_MS = 2000;
 
 /** A string of code points <= 0xFF as bytes, one byte each. */
@@ -59,7 +61,7 @@ export interface TestServer {
   port: number;
   /** Everything reported through `onError`, in order. */
   errors: Logged[];
-  /** Graceful shutdown with a deadline (ms); resolves when every connection is closed. */
+  /** Graceful shutdown with a deadline (ms, 100 by default); resolves when every connection is closed. */
   stop(deadline?: number): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ export function startServer(app: App | Iterable<Route>, options: ServeOptions = 
     server,
     port: (server.addr as Deno.NetAddr).port,
     errors,
-    stop: (deadline = 1000) => server.shutdown(deadline),
+    stop: (deadline = 100) => server.shutdown(deadline),
   };
 }
 
@@ -116,6 +118,19 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Waits until `check()` is true, polling every few ms.
+ *
+ * @throws {Error} naming `what` when it is still false after `timeout` ms.
+ */
+export async function until(check: () => boolean, timeout = HANG_MS, what = "a condition"): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(5);
+  }
+}
+
 // ---- responses ----
 
 /** A parsed response. */
@@ -128,8 +143,10 @@ export interface ParsedResponse {
   reason: string;
   /** The fields as received, in order. */
   headers: [string, string][];
-  /** The body, de-chunked (ISO-8859-1). */
+  /** The body, de-chunked (ISO-8859-1: one code point per byte). */
   body: string;
+  /** The body decoded as UTF-8 (what an app's text reads as). */
+  text: string;
   /** How the body was delimited. */
   framing: "none" | "length" | "chunked" | "close";
   /** Whether a chunked body ended with its last chunk (`0\r\n\r\n`). */
@@ -191,12 +208,14 @@ export function parseResponse(
     reason: m[3],
     headers,
     body: "",
+    text: "",
     framing: "none",
     terminated: true,
   };
   let pos = headEnd + 4;
   const finish = (end: number) => {
     response.raw = text.slice(start, end);
+    response.text = new TextDecoder().decode(bytes(response.body));
     return { response, end };
   };
   if (method === "HEAD" || status < 200 || status === 204 || status === 304) return finish(pos);
@@ -310,7 +329,8 @@ export interface ReadOutcome {
 
 /**
  * A raw client connection: writes bytes, reads with timeouts, parses
- * responses. Always `close()` it (tests keep the resource sanitizer on).
+ * responses one after another (pipelined or keep-alive). Always `close()` it
+ * (tests keep the resource sanitizer on).
  */
 export class Client {
   readonly conn: Deno.Conn;
@@ -385,12 +405,20 @@ export class Client {
    * `method`) and returns it; interim 1xx responses are returned too.
    *
    * @throws {Error} on a timeout, or when the server closed before it was complete.
+   * @throws {ResponseSyntaxError} when the bytes are not a response.
    */
-  async readResponse(method = "GET", timeout = HANG_MS): Promise<ParsedResponse> {
+  async response(method = "GET", timeout = HANG_MS): Promise<ParsedResponse> {
     const deadline = Date.now() + timeout;
     for (;;) {
       const parsed = parseResponse(this.received, this.offset, method, this.eof);
       if (parsed !== null) {
+        if (!parsed.response.terminated) {
+          throw new Error(
+            `the server closed in the middle of a body; received ${
+              JSON.stringify(this.received.slice(this.offset, this.offset + 500))
+            }`,
+          );
+        }
         this.offset = parsed.end;
         return parsed.response;
       }
@@ -411,12 +439,12 @@ export class Client {
     }
   }
 
-  /** Reads `n` responses (methods as {@linkcode parseResponses}). */
-  async readResponses(n: number, methods: string[] = ["GET"], timeout = HANG_MS): Promise<ParsedResponse[]> {
+  /** Reads `n` responses (methods as {@linkcode parseResponses}), as {@linkcode Client.response}. */
+  async responses(n: number, methods: string[] = ["GET"], timeout = HANG_MS): Promise<ParsedResponse[]> {
     const out: ParsedResponse[] = [];
     let request = 0;
     while (request < n) {
-      const response = await this.readResponse(methods[Math.min(request, methods.length - 1)], timeout);
+      const response = await this.response(methods[Math.min(request, methods.length - 1)], timeout);
       out.push(response);
       if (response.status >= 200) request++;
     }
@@ -498,9 +526,28 @@ export async function exchange(
   }
 }
 
-/** A plain `GET` closing the connection. */
-export function get(path = "/", extra = ""): string {
-  return `GET ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}Connection: close\r\n\r\n`;
+/**
+ * Sends `request` on a new connection and reads one response (as
+ * {@linkcode Client.response}: complete, within `timeout`), then closes the
+ * connection without waiting for the server to close it.
+ */
+export async function responseTo(
+  to: number | { path: string },
+  request: string | Uint8Array,
+  options: { method?: string; timeout?: number } = {},
+): Promise<ParsedResponse> {
+  const client = await Client.connect(to);
+  try {
+    if (!(await client.write(request))) throw new Error("the server closed before the request was sent");
+    return await client.response(options.method, options.timeout);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A plain HTTP/1.1 `GET path` closing the connection (`Host: localhost` unless `host` says otherwise). */
+export function get(path = "/", { host = "localhost" }: { host?: string } = {}): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
 }
 
 /** Asserts that a fresh connection is answered 200 (the server still serves). */
