@@ -7,6 +7,22 @@
 import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
 
 /**
+ * Whether `value` is a promise or any thenable (an object or function with a
+ * `then` method): what the scheduler, `Race`/`All` and the server await.
+ *
+ * @example
+ * ```ts
+ * import { isPromiseLike } from "@cogen/cogen/core";
+ * isPromiseLike(Promise.resolve(1)); // true
+ * isPromiseLike({ then: 1 }); // false
+ * ```
+ */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/**
  * Waits for `promise`: its value is sent back into the coroutine, its
  * rejection thrown in. With a `timeout`, an `OperationTimeout` is thrown in
  * instead when it takes too long (the promise itself goes on; its late outcome
@@ -32,7 +48,7 @@ export class Await<T> extends Operation<T> {
   /** Waits for `promise`; `options.timeout` in ms. */
   constructor(promise: PromiseLike<T>, options?: OperationOptions) {
     super();
-    if (promise === null || typeof (promise as PromiseLike<T>)?.then !== "function") {
+    if (!isPromiseLike(promise)) {
       throw new TypeError(`Await: expected a promise (an object with a then method), got ${String(promise)}`);
     }
     this.promise = promise;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Await } from "./await.ts";
+import { Await, isPromiseLike } from "./await.ts";
 import { Operation, Waiter } from "./operation.ts";
 import type { Placement } from "./priority.ts";
 import type { Yieldable } from "./task.ts";
@@ -45,8 +45,8 @@ export function toOperations(where: string, items: Iterable<Yieldable>): Operati
   let i = 0;
   for (const item of items) {
     if (item instanceof Operation) ops.push(item);
-    else if (item !== null && typeof (item as PromiseLike<unknown>)?.then === "function") {
-      ops.push(new Await(item as PromiseLike<unknown>));
+    else if (isPromiseLike(item)) {
+      ops.push(new Await(item));
     } else {
       throw new TypeError(`${where}: item ${i} is ${describe(item)}; expected an Operation or a promise`);
     }

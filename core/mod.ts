@@ -18,7 +18,7 @@
  */
 export { AddCoro } from "./add_coro.ts";
 export { All, type ResultsOf } from "./all.ts";
-export { Await } from "./await.ts";
+export { Await, isPromiseLike } from "./await.ts";
 export { Call } from "./call.ts";
 export { type Clock, ManualClock, systemClock } from "./clock.ts";
 export { CurrentTask } from "./current_task.ts";

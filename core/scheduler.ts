@@ -7,7 +7,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers";
-import { Await } from "./await.ts";
+import { Await, isPromiseLike } from "./await.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Deque } from "./deque.ts";
 import { Operation, type Waiter } from "./operation.ts";
@@ -573,11 +573,6 @@ function isCoroutine(value: unknown): value is Coroutine<unknown> {
     typeof (value as Generator).next === "function" &&
     typeof (value as Generator).throw === "function" &&
     typeof (value as Generator).return === "function";
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null &&
-    typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 function logError(error: unknown, task: Task<unknown>): void {

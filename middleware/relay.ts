@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Await, type Operation } from "../core/mod.ts";
+import { Await, isPromiseLike, type Operation } from "../core/mod.ts";
 import type { AppResult, AppYield, Chunk } from "../wsgi/mod.ts";
 
 /**
@@ -39,7 +39,7 @@ export async function* relay(
       const item = map(step.value);
       let sent: unknown;
       try {
-        sent = yield isPromise(item) ? new Await(item) : item as Chunk | Operation<unknown>;
+        sent = yield isPromiseLike(item) ? new Await(item) : item as Chunk | Operation<unknown>;
       } catch (error) {
         if (typeof iterator.throw !== "function") throw error;
         step = await iterator.throw(error);
@@ -62,9 +62,4 @@ export function iteratorOf(result: AppResult): Iterator<AppYield> | AsyncIterato
   const iterable = result as Iterable<AppYield>;
   if (typeof iterable?.[Symbol.iterator] === "function") return iterable[Symbol.iterator]();
   throw new TypeError(`the app returned ${typeof result}; an app returns an iterable of chunks`);
-}
-
-function isPromise(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === "object" && !(value instanceof Uint8Array) &&
-    typeof (value as PromiseLike<unknown>).then === "function";
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Await, Deadline, Operation, type Socket, type Task } from "../core/mod.ts";
+import { Await, Deadline, isPromiseLike, Operation, type Socket, type Task } from "../core/mod.ts";
 import { describe } from "../core/timeout.ts";
 import type { BodyHost } from "./body.ts";
 import type { AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
@@ -245,7 +245,7 @@ export class Connection implements BodyHost {
     let finished = false;
     try {
       const called = host.app(environ, this.#startResponse);
-      result = isPromiseLike(called) ? await called : called;
+      result = isPromiseLike(called) ? await (called as PromiseLike<AppResult>) : called;
       if (result instanceof FileWrapper) await this.#sendFile(result);
       else if (Array.isArray(result)) this.#sendArray(result);
       else {
@@ -732,9 +732,4 @@ function noRequest(): never {
   throw new Error(
     "cogen: this connection is not serving a request now; use environ helpers during the request only",
   );
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<AppResult> {
-  return value !== null && typeof value === "object" &&
-    typeof (value as PromiseLike<unknown>).then === "function";
 }

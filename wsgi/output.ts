@@ -39,7 +39,7 @@ export class Output {
   #pending = 0;
   #flushing: Promise<void> | null = null;
   #failed: unknown = null;
-  /** Called with the byte count after each write (restarts a write timeout). */
+  /** Called after each write that moved bytes (restarts a write timeout). */
   onProgress: (() => void) | null = null;
 
   /** The output of `conn`. */

@@ -211,7 +211,5 @@ export function createExtensions(current: () => CogenProxy, input: () => InputSo
 
 /** Whether a yielded value is something the server runs: an operation or a promise. */
 export function isRunnable(value: unknown): value is Runnable {
-  return value instanceof core.Operation ||
-    (value !== null && (typeof value === "object" || typeof value === "function") &&
-      typeof (value as PromiseLike<unknown>).then === "function");
+  return value instanceof core.Operation || core.isPromiseLike(value);
 }
