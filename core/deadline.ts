@@ -44,31 +44,58 @@ export class Deadline implements TimerEntry {
     this.#onExpire = onExpire;
   }
 
+  // Arming and disarming happen on every request of a connection, so they
+  // rarely touch the heap: the heap entry may stay later than `#due` (it is
+  // moved when it fires early) or stay after a disarm (it fires and finds
+  // nothing to do). Only an earlier time moves it at once.
+  /** When it passes (clock ms), or NaN when disarmed. */
+  #due = Number.NaN;
+
   /** Whether it is armed. */
   get armed(): boolean {
-    return this.heapIndex >= 0;
+    return this.#due === this.#due;
   }
 
   /** (Re)starts it: it passes `ms` from now. */
   arm(ms: number): void {
-    if (this.heapIndex >= 0) {
-      this.timeout = ms;
-      this.#sched.restartTimer(this);
-    } else this.#sched.setTimer(this, ms);
+    const due = this.#sched.clock.now() + ms;
+    this.#due = due;
+    this.timeout = ms;
+    if (this.heapIndex < 0) this.#sched.setTimer(this, ms);
+    else if (due < this.deadline) {
+      this.#sched.clearTimer(this);
+      this.#sched.setTimer(this, ms);
+    }
   }
 
   /** Restarts it for the same ms as the last `arm` (activity was seen). */
   restart(): void {
-    if (this.heapIndex >= 0) this.#sched.restartTimer(this);
+    if (this.#due === this.#due) this.arm(this.timeout);
   }
 
-  /** Stops it. */
+  /** Stops it (its place in the heap is given up lazily; see {@linkcode Deadline.clear}). */
   disarm(): void {
+    this.#due = Number.NaN;
+  }
+
+  /** Stops it and leaves the heap now: for an owner that is going away. */
+  clear(): void {
+    this.#due = Number.NaN;
     if (this.heapIndex >= 0) this.#sched.clearTimer(this);
   }
 
-  /** @ignore Called by the scheduler. */
+  /** @ignore Called by the scheduler when the heap entry's time has come. */
   expire(): void {
+    const due = this.#due;
+    if (due !== due) return;
+    const left = due - this.#sched.clock.now();
+    if (left > 0) {
+      const timeout = this.timeout;
+      this.#sched.setTimer(this, left);
+      this.timeout = timeout;
+      return;
+    }
+    this.#due = Number.NaN;
     this.#onExpire();
   }
 }

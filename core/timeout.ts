@@ -48,6 +48,8 @@ export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
   if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
   if (value === null || typeof value !== "object") return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
   const name = (value as object).constructor?.name;
-  return name ? `a ${name} object` : "an object";
+  if (!name || name === "Object") return "an object";
+  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }

@@ -13,7 +13,8 @@ import type { AppResult, AppYield, Chunk } from "../wsgi/mod.ts";
  * (identity by default). Empty chunks and operations are relayed at the point
  * they arrive, so operations reach the server; a value the server sends back
  * for an operation goes back in, an error is thrown in, and `return()` on the
- * relay returns the inner iterator (its `finally` runs). A promise yielded by
+ * relay returns the inner iterator (its `finally` runs). The result's
+ * `close()`, if it has one, is called at the end however it came (PEP 3333). A promise yielded by
  * a sync app is relayed as an `Await` so the server, not the relay, waits.
  *
  * @example
@@ -31,7 +32,8 @@ export async function* relay(
   result: AppResult | Promise<AppResult>,
   map: (item: AppYield) => AppYield = (item) => item,
 ): AsyncGenerator<Chunk | Operation<unknown>, void, unknown> {
-  const iterator = iteratorOf(await result);
+  const awaited = await result;
+  const iterator = iteratorOf(awaited);
   let finished = false;
   try {
     let step = await iterator.next();
@@ -49,7 +51,13 @@ export async function* relay(
     }
     finished = true;
   } finally {
-    if (!finished) await iterator.return?.();
+    try {
+      if (!finished) await iterator.return?.();
+    } finally {
+      // PEP 3333: whoever consumes the app's result calls its close(), however the response ended.
+      const close = (awaited as { close?: unknown }).close;
+      if (typeof close === "function") await close.call(awaited);
+    }
   }
 }
 

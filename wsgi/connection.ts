@@ -21,10 +21,12 @@ import type { ResolvedLimits } from "./options.ts";
 import { Output, utf8Length } from "./output.ts";
 import { CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
 import {
-  checkHeaders,
   dateHeader,
   type Framing,
+  type HeadCache,
   type HeaderFacts,
+  type KnownHead,
+  type ServerLines,
   statusCode,
   writeHead,
 } from "./response_head.ts";
@@ -41,6 +43,10 @@ export interface ConnectionHost {
   readonly facts: ServerFacts;
   /** `Server: ...\r\n`. */
   readonly serverLine: string;
+  /** The heads the apps answered with lately, checked and encoded. */
+  readonly heads: HeadCache;
+  /** The Date and Server lines as bytes. */
+  readonly lines: ServerLines;
   /** Whether 500 bodies carry the stack. */
   readonly debug: boolean;
   /** Whether the server is shutting down: finish in-flight requests, then close. */
@@ -56,10 +62,20 @@ export interface ConnectionHost {
 /** Where a connection is in its life. */
 export type ConnectionState = "idle" | "head" | "busy" | "closed";
 
+/** The header facts before the app calls startResponse. */
+const NO_FACTS: HeaderFacts = Object.freeze({ contentLength: -1, date: false, server: false, close: false });
+
 /** Above this many unwritten bytes, the app waits for the client to read. */
 const HIGH_WATER = 256 * 1024;
 const NEXT = 0;
 const THROW = 1;
+/** What `#takeHead` found. */
+const READY = 0;
+const MORE = 1;
+const CLOSE = 2;
+const REFUSED = 3;
+/** `#begin`'s answer when the app threw (the error is answered already). */
+const FAILED = Symbol("failed");
 
 /**
  * A client connection and its coroutine (`run`).
@@ -87,19 +103,21 @@ export class Connection implements BodyHost {
   #extensions: Extensions | null = null;
   #watching = false;
   #waitingOp = false;
+  /** Whether bytes of the next head have come (its headersTimeout runs). */
+  #headStarted = false;
 
   // The request being served.
   #head: RequestHead | null = null;
   #body: RequestBody | null = null;
   #input: Input | null = null;
   #proxy: CogenProxy | null = null;
-  #abort: AbortController | null = null;
 
   // Its response.
   #status: string | null = null;
   #code = 0;
-  #headers: [string, string][] = [];
-  readonly #facts: HeaderFacts = { contentLength: -1, date: false, server: false, close: false };
+  #known: KnownHead | null = null;
+  #facts: HeaderFacts = NO_FACTS;
+  readonly #framing: Framing = { addContentLength: -1, chunked: false, close: false, keepAlive10: false };
   #committed = false;
   #held: Chunk | null = null;
   #heldLength = 0;
@@ -131,8 +149,20 @@ export class Connection implements BodyHost {
   /** The coroutine: requests one after another until the connection closes. */
   async *run(): AsyncGenerator<Operation<unknown>, void, unknown> {
     try {
-      for (let first = true; await this.#nextRequest(first); first = false) {
-        if (!(yield* this.#exchange())) break;
+      for (let first = true;; first = false) {
+        // The common cases stay synchronous: a head already read (pipelining), an app that
+        // answers with an array, a response that can wait for the next one to be written.
+        let got = this.#takeHead(first);
+        while (got === MORE) got = await this.#fill() ? this.#takeHead(first) : CLOSE;
+        if (got === REFUSED) await this.#flush();
+        if (got !== READY) break;
+        const head = this.#head!;
+        const called = this.#begin(head);
+        if (Array.isArray(called)) this.#answerArray(called, head);
+        else if (called !== FAILED) yield* this.#exchange(called, head);
+        let keep = this.#afterExchange(head, this.#body);
+        if (keep !== true && keep !== false) keep = await keep;
+        if (!keep) break;
       }
     } catch (error) {
       this.#host.report(error, "connection");
@@ -150,7 +180,7 @@ export class Connection implements BodyHost {
 
   /** Ends the connection now: the app is stopped (its `finally` runs) and `cogen.signal` aborts. */
   abandon(reason: string): Promise<void> {
-    this.#abort?.abort(new DOMException(reason, "AbortError"));
+    this.#proxy?.abort(new DOMException(reason, "AbortError"));
     this.socket.close();
     return this.task?.cancel() ?? Promise.resolve();
   }
@@ -163,54 +193,58 @@ export class Connection implements BodyHost {
 
   // ---- reading requests ----
 
-  /** Reads until a complete head is parsed (true), or the connection should close (false). */
-  async #nextRequest(first: boolean): Promise<boolean> {
-    const { parser, limits } = this.#host;
+  /**
+   * Parses the next head from the bytes read so far: READY (in `#head`), MORE
+   * (read more first), CLOSE, or REFUSED (an error answer is written).
+   */
+  #takeHead(first: boolean): number {
     const socket = this.socket;
-    let started = false;
-    this.state = "idle";
-    for (;;) {
-      if (socket.end > socket.start) {
-        try {
-          const end = parser.findHead(socket.buffer, socket.start, socket.end);
-          if (end >= 0) {
-            this.#head = parser.parseHead(socket.buffer, end);
-            socket.consume(end - socket.start);
-            this.#deadline.disarm();
-            return true;
-          }
-        } catch (error) {
-          this.#deadline.disarm();
-          await this.#refuse(error);
-          return false;
-        }
-        if (!started) {
-          // The first bytes of a request: from now on its head must be complete within headersTimeout.
-          started = true;
-          this.state = "head";
-          this.#deadline.arm(limits.headersTimeout);
-        }
-      } else if (!started) {
-        if (this.#host.closing) return false;
-        this.#deadline.arm(first ? limits.headersTimeout : limits.keepAliveTimeout);
-      }
-      let more: boolean;
+    if (socket.end > socket.start) {
+      const { parser, limits } = this.#host;
       try {
-        more = await socket.fill();
-      } catch {
-        return false;
+        const end = parser.findHead(socket.buffer, socket.start, socket.end);
+        if (end >= 0) {
+          this.#head = parser.parseHead(socket.buffer, end);
+          socket.consume(end - socket.start);
+          this.#deadline.disarm();
+          this.#headStarted = false;
+          return READY;
+        }
+      } catch (error) {
+        this.#deadline.disarm();
+        this.#refuse(error);
+        return REFUSED;
       }
-      if (!more) return false;
+      if (!this.#headStarted) {
+        // The first bytes of a request: from now on its head must be complete within headersTimeout.
+        this.#headStarted = true;
+        this.state = "head";
+        this.#deadline.arm(limits.headersTimeout);
+      }
+    } else if (!this.#headStarted) {
+      if (this.#host.closing) return CLOSE;
+      this.state = "idle";
+      const { limits } = this.#host;
+      this.#deadline.arm(first ? limits.headersTimeout : limits.keepAliveTimeout);
+    }
+    return MORE;
+  }
+
+  /** Reads more bytes; false at the end of the stream or on a read error. */
+  async #fill(): Promise<boolean> {
+    try {
+      return await this.socket.fill();
+    } catch {
+      return false;
     }
   }
 
-  /** Answers a request the parser refused, then the connection closes. */
-  async #refuse(error: unknown): Promise<void> {
+  /** Writes the answer to a request the parser refused; the connection closes after it. */
+  #refuse(error: unknown): void {
     const status = error instanceof HttpError ? error.status : 400;
     const message = error instanceof Error ? error.message : String(error);
     // Answer in the request's version when its request line got that far (HTTP/1.0 or 1.1), else 1.1.
     this.#errorResponse(status, message, this.#host.parser.minor === 0 ? 0 : 1);
-    await this.#flush();
   }
 
   #onDeadline(): void {
@@ -225,27 +259,45 @@ export class Connection implements BodyHost {
 
   // ---- one exchange ----
 
-  /** Serves the parsed request; resolves whether the connection can carry another. */
-  async *#exchange(): AsyncGenerator<Operation<unknown>, boolean, unknown> {
-    const head = this.#head!;
+  /** Sets the request up and calls the app: what it returned, or FAILED (the error is answered). */
+  #begin(head: RequestHead): unknown {
     const host = this.#host;
     this.state = "busy";
     const body = head.chunked || head.contentLength > 0 ? new RequestBody(this, head, host.limits) : null;
     const input = new Input(body);
-    const abort = new AbortController();
-    const proxy = new CogenProxy(this.#extensionsOf(), head.contentLength, abort.signal);
+    const proxy = new CogenProxy(this.#extensionsOf(), head.contentLength);
     this.#body = body;
     this.#input = input;
-    this.#abort = abort;
     this.#proxy = proxy;
     this.#startResponseState(head);
     const environ = buildEnviron(head, host.facts, this.facts, input, proxy, this);
+    try {
+      return host.app(environ, this.#startResponse);
+    } catch (error) {
+      this.#appFailed(error, head);
+      return FAILED;
+    }
+  }
+
+  /** The app answered with an array: sent as is, synchronously. */
+  #answerArray(items: AppYield[], head: RequestHead): void {
+    try {
+      this.#sendArray(items);
+      this.#end200();
+    } catch (error) {
+      this.#appFailed(error, head);
+    }
+    const close = (items as { close?: unknown }).close;
+    if (typeof close === "function") this.#callClose(items, close, head);
+  }
+
+  /** Serves what the app returned when it is not an array: a promise, a file, an iterable. */
+  async *#exchange(called: unknown, head: RequestHead): AsyncGenerator<Operation<unknown>, void, unknown> {
     let result: AppResult | undefined;
     let iterator: Iterator<AppYield> | AsyncIterator<AppYield> | undefined;
     let finished = false;
     try {
-      const called = host.app(environ, this.#startResponse);
-      result = isPromiseLike(called) ? await (called as PromiseLike<AppResult>) : called;
+      result = isPromiseLike(called) ? await (called as PromiseLike<AppResult>) : called as AppResult;
       if (result instanceof FileWrapper) await this.#sendFile(result);
       else if (Array.isArray(result)) this.#sendArray(result);
       else {
@@ -269,15 +321,19 @@ export class Connection implements BodyHost {
       if (iterator !== undefined && !finished) await this.#closeIterator(iterator, head);
       const close = (result as { close?: unknown } | undefined)?.close;
       if (typeof close === "function" && !(result instanceof FileWrapper)) {
-        try {
-          await close.call(result);
-        } catch (error) {
-          host.report(error, `the app's close() for ${head.method} ${head.target}`);
-        }
+        await this.#callClose(result, close, head);
       }
       this.#waitingOp = false;
     }
-    return await this.#afterExchange(head, body);
+  }
+
+  /** Calls the result's `close()` (PEP 3333), reporting what it throws. */
+  async #callClose(result: unknown, close: unknown, head: RequestHead): Promise<void> {
+    try {
+      await (close as () => unknown).call(result);
+    } catch (error) {
+      this.#host.report(error, `the app's close() for ${head.method} ${head.target}`);
+    }
   }
 
   /** Drives an app's iterator one step at a time; runs the operations it asks for. */
@@ -406,25 +462,38 @@ export class Connection implements BodyHost {
     }
   }
 
-  /** After the response: keep the connection for another request? */
-  async #afterExchange(head: RequestHead, body: RequestBody | null): Promise<boolean> {
+  /**
+   * After the response: whether the connection carries another request. A
+   * promise only when something must be awaited first (a flush, a drain).
+   */
+  #afterExchange(head: RequestHead, body: RequestBody | null): boolean | Promise<boolean> {
     this.#proxy = null;
     this.#input = null;
-    this.#abort = null;
-    let keep = !this.#close && head.keepAlive && !this.#host.closing;
+    const keep = !this.#close && head.keepAlive && !this.#host.closing;
     const unread = body !== null && !body.done;
     // Pipelined requests already here: answer them before writing (one write for all). A body still
     // unread is not a next request: the response goes out first, whatever becomes of that body.
     if (unread || !keep || this.socket.end <= this.socket.start || this.out.pending > HIGH_WATER) {
-      try {
-        await this.#flush();
-      } catch {
-        return false;
-      }
+      return this.#flushThenKeep(keep, unread, head, body);
+    }
+    this.#body = null;
+    return keep;
+  }
+
+  async #flushThenKeep(
+    keep: boolean,
+    unread: boolean,
+    head: RequestHead,
+    body: RequestBody | null,
+  ): Promise<boolean> {
+    try {
+      await this.#flush();
+    } catch {
+      return false;
     }
     if (keep && unread) {
       if (head.expectContinue && !this.#continueSent) keep = false; // the client may still be waiting to send
-      else keep = await body.drain(this.#host.limits.maxDrainBytes);
+      else keep = await body!.drain(this.#host.limits.maxDrainBytes);
     }
     this.#body = null;
     return keep;
@@ -435,7 +504,8 @@ export class Connection implements BodyHost {
   #startResponseState(head: RequestHead): void {
     this.#status = null;
     this.#code = 0;
-    this.#headers = [];
+    this.#known = null;
+    this.#facts = NO_FACTS;
     this.#committed = false;
     this.#held = null;
     this.#heldLength = 0;
@@ -448,7 +518,8 @@ export class Connection implements BodyHost {
 
   #onStartResponse(status: string, headers: [string, string][], excInfo?: unknown): Write {
     if (excInfo !== undefined && excInfo !== null) {
-      if (this.#committed) throw excInfo;
+      // The headers count as sent once a body byte was produced, even while the server holds it.
+      if (this.#committed || this.#held !== null) throw excInfo;
     } else if (this.#status !== null) {
       throw new Error(
         "startResponse: called a second time without excInfo; pass the error being handled as the third argument",
@@ -467,10 +538,11 @@ export class Connection implements BodyHost {
         `startResponse: ${code} is an interim status; the server sends 100 Continue itself`,
       );
     }
-    checkHeaders(headers, this.#facts);
+    const known = this.#host.heads.get(status, headers);
+    this.#known = known;
+    this.#facts = known.facts;
     this.#status = status;
     this.#code = code;
-    this.#headers = headers;
     this.#noBody = this.#head!.method === "HEAD" || code === 204 || code === 304;
     return this.#write;
   }
@@ -535,7 +607,9 @@ export class Connection implements BodyHost {
   #commit(complete: boolean): void {
     const head = this.#head!;
     const facts = this.#facts;
-    const framing: Framing = { addContentLength: -1, chunked: false, close: false, keepAlive10: false };
+    const framing = this.#framing;
+    framing.addContentLength = -1;
+    framing.chunked = false;
     const bodiless = this.#code === 204 || this.#code === 304;
     if (facts.contentLength < 0 && !bodiless) {
       if (complete) framing.addContentLength = this.#sent;
@@ -555,7 +629,7 @@ export class Connection implements BodyHost {
     this.#close ||= facts.close || !head.keepAlive || this.#host.closing;
     framing.close = this.#close;
     framing.keepAlive10 = head.minor === 0 && !this.#close;
-    writeHead(this.out, head.minor, this.#status!, this.#headers, facts, framing, this.#host.serverLine);
+    writeHead(this.out, head.minor, this.#known!, framing, this.#host.lines);
     this.#committed = true;
     this.#chunked = framing.chunked;
     const held = this.#held;
@@ -697,8 +771,7 @@ export class Connection implements BodyHost {
   /** The connection's end: flush what is left, close, tell the server. */
   async #end(): Promise<void> {
     this.state = "closed";
-    this.#deadline.disarm();
-    this.#abort = null;
+    this.#deadline.clear();
     try {
       if (!this.socket.closed) await this.#flush();
     } catch {

@@ -54,6 +54,44 @@ for (let i = 0; i < 16; i++) {
   HEX["0123456789ABCDEF".charCodeAt(i)] = i;
 }
 
+/**
+ * Field names that come in most requests, as clients spell them (canonical
+ * and lower case): parsing one of them allocates no name, and its value is
+ * reused when it repeats the last one seen (Host, User-Agent, Accept… do).
+ */
+const COMMON_FIELDS = [
+  "Host",
+  "User-Agent",
+  "Accept",
+  "Accept-Encoding",
+  "Accept-Language",
+  "Connection",
+  "Content-Length",
+  "Content-Type",
+  "Cookie",
+  "Referer",
+  "Origin",
+  "Cache-Control",
+  "Pragma",
+  "Upgrade-Insecure-Requests",
+  "Sec-Fetch-Dest",
+  "Sec-Fetch-Mode",
+  "Sec-Fetch-Site",
+  "Sec-Fetch-User",
+  "If-None-Match",
+  "If-Modified-Since",
+  "Authorization",
+  "X-Forwarded-For",
+  "X-Requested-With",
+  "DNT",
+];
+
+/** A common field name and the last value it came with. */
+interface KnownField {
+  readonly name: string;
+  value: string;
+}
+
 /** Methods seen every request, interned so parsing them allocates nothing. */
 const METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"];
 
@@ -137,10 +175,18 @@ export class RequestParser {
    * reached: an error answer uses it (HTTP/1.0 for a 1.0 request, else 1.1).
    */
   minor: number = -1;
+  /** The common field names by length; the last Host value that passed the check. */
+  readonly #known: KnownField[][] = [];
+  #validHost = "";
 
   /** Creates a parser enforcing `limits`. */
   constructor(limits: ParserLimits) {
     this.limits = limits;
+    for (const name of COMMON_FIELDS) {
+      for (const spelling of [name, name.toLowerCase()]) {
+        (this.#known[spelling.length] ??= []).push({ name: spelling, value: "" });
+      }
+    }
   }
 
   /**
@@ -252,8 +298,19 @@ export class RequestParser {
         }
       }
       while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
-      const name = ascii(buf, pos, colon);
-      const value = latin1(buf, valueStart, valueEnd);
+      const known = this.#knownField(buf, pos, colon);
+      let name: string;
+      let value: string;
+      if (known === null) {
+        name = ascii(buf, pos, colon);
+        value = latin1(buf, valueStart, valueEnd);
+      } else {
+        name = known.name;
+        value = known.value;
+        if (!sameText(buf, valueStart, valueEnd, value)) {
+          value = known.value = latin1(buf, valueStart, valueEnd);
+        }
+      }
       headers.push(name, value);
       // The fields that frame the message or steer the server.
       switch (colon - pos) {
@@ -296,7 +353,10 @@ export class RequestParser {
       }
     } else if (hosts > 1) throw new HttpError(400, "more than one Host header");
     if (connection !== null) connectionTokens(head, connection);
-    if (!validHost(head.host)) throw new HttpError(400, "invalid Host header (expected host[:port])");
+    if (head.host !== this.#validHost) {
+      if (!validHost(head.host)) throw new HttpError(400, "invalid Host header (expected host[:port])");
+      this.#validHost = head.host;
+    }
     if (transferEncoding !== null) {
       if (contentLength !== null) throw new HttpError(400, "both Transfer-Encoding and Content-Length");
       if (head.minor === 0) throw new HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -312,6 +372,16 @@ export class RequestParser {
       }
     }
     return head;
+  }
+
+  /** The common field spelt exactly as `buf[start, end)`, or `null`. */
+  #knownField(buf: Uint8Array, start: number, end: number): KnownField | null {
+    const candidates = this.#known[end - start];
+    if (candidates === undefined) return null;
+    for (let k = 0; k < candidates.length; k++) {
+      if (sameText(buf, start, end, candidates[k].name)) return candidates[k];
+    }
+    return null;
   }
 
   /** Parses `method SP target SP version CRLF`; returns the start of the next line. */
@@ -708,6 +778,15 @@ function isDigit(b: number): boolean {
 
 function hex(b: number): string {
   return b.toString(16).padStart(2, "0");
+}
+
+/** Whether `buf[start, end)` holds exactly the code points of `text` (all <= 0xFF). */
+function sameText(buf: Uint8Array, start: number, end: number, text: string): boolean {
+  if (end - start !== text.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (buf[start + i] !== text.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Case-insensitive comparison of `buf[pos…]` with a lower-case ASCII word. */

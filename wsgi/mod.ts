@@ -30,6 +30,7 @@ export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser }
 export { Input } from "./input.ts";
 export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
 export { Output } from "./output.ts";
+export { HeadCache, type HeaderFacts, KnownHead, ServerLines } from "./response_head.ts";
 export {
   CogenProxy,
   type CoreMirror,

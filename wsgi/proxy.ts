@@ -52,17 +52,43 @@ export class CogenProxy {
   readonly call: <A extends unknown[]>(factory: (...args: A) => Runnable, ...args: A) => "";
   /** Records `operation`; returns `""`. */
   readonly yield: (operation: Runnable) => "";
-  /** Aborted when the client goes away or the server shuts down (never on a normal end). */
-  readonly signal: AbortSignal;
+  // The signal is made on first use: most requests never look at it.
+  #signal: AbortSignal | null;
+  #controller: AbortController | null = null;
+  #abortReason: unknown = undefined;
+  #aborted = false;
 
-  /** @ignore Built by the server for each request. */
-  constructor(extensions: Extensions, contentLength: number, signal: AbortSignal) {
+  /**
+   * @ignore Built by the server for each request. Without `signal`, the proxy
+   * makes its own on first use, and {@linkcode CogenProxy.abort} aborts it.
+   */
+  constructor(extensions: Extensions, contentLength: number, signal?: AbortSignal) {
     this.core = extensions.core;
     this.input = extensions.input;
     this.call = extensions.call;
     this.yield = extensions.yield;
     this.contentLength = contentLength;
-    this.signal = signal;
+    this.#signal = signal ?? null;
+  }
+
+  /** Aborted when the client goes away or the server shuts down (never on a normal end). */
+  get signal(): AbortSignal {
+    if (this.#signal === null) {
+      if (this.#aborted) this.#signal = AbortSignal.abort(this.#abortReason);
+      else {
+        this.#controller = new AbortController();
+        this.#signal = this.#controller.signal;
+      }
+    }
+    return this.#signal;
+  }
+
+  /** @ignore For the server: aborts the proxy's own signal (made now or on first use). */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
   }
 }
 

@@ -106,9 +106,14 @@ export function checkHeaders(headers: unknown, facts: HeaderFacts): void {
   }
 }
 
+/** 1 for the bytes of a token (RFC 9110, 5.6.2). */
+const TCHAR = new Uint8Array(128);
+for (let c = 0x21; c < 0x7f; c++) {
+  if (/[A-Za-z0-9!#$%&'*+\-.^_`|~]/.test(String.fromCharCode(c))) TCHAR[c] = 1;
+}
+
 function isTchar(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
-    (c < 0x7f && c > 0x20 && "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)));
+  return c < 128 && TCHAR[c] === 1;
 }
 
 let dateSecond = -1;
@@ -125,6 +130,146 @@ export function dateHeader(): string {
   return dateLine;
 }
 
+const latin1Bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+/**
+ * A status and header list an app answered with: checked once, its part of
+ * the head (`HTTP/1.x status\r\n` and the fields) encoded once.
+ *
+ * @example
+ * ```ts ignore
+ * const known = new KnownHead("200 OK", [["Content-Type", "text/plain"]]);
+ * known.facts.contentLength; // -1
+ * ```
+ */
+export class KnownHead {
+  /** The status line as the app gave it. */
+  readonly status: string;
+  /** What the server learnt from the fields. */
+  readonly facts: HeaderFacts = { contentLength: -1, date: false, server: false, close: false };
+  /** The fields, flat: `[name, value, …]`. */
+  readonly fields: string[];
+  readonly #text: string;
+  #bytes11: Uint8Array | null = null;
+  #bytes10: Uint8Array | null = null;
+
+  /** Checks `headers` ({@linkcode checkHeaders}); the status must be valid already. */
+  constructor(status: string, headers: [string, string][]) {
+    checkHeaders(headers, this.facts);
+    this.status = status;
+    this.fields = [];
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ]: the second SP even without a reason.
+    let text = status + (status.length === 3 ? " \r\n" : "\r\n");
+    for (let i = 0; i < headers.length; i++) {
+      const [name, value] = headers[i];
+      this.fields.push(name, value);
+      text += name + ": " + value + "\r\n";
+    }
+    this.#text = text;
+  }
+
+  /** Whether `status` and `headers` are exactly these (strings compared by content). */
+  matches(status: string, headers: [string, string][]): boolean {
+    const fields = this.fields;
+    if (status !== this.status || headers.length * 2 !== fields.length) return false;
+    for (let i = 0; i < headers.length; i++) {
+      const pair = headers[i];
+      if (
+        !Array.isArray(pair) || pair.length !== 2 || pair[0] !== fields[2 * i] ||
+        pair[1] !== fields[2 * i + 1]
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The status line (in HTTP/1.`minor`) and the fields, as bytes. */
+  bytes(minor: number): Uint8Array {
+    if (minor === 0) return this.#bytes10 ??= latin1Bytes("HTTP/1.0 " + this.#text);
+    return this.#bytes11 ??= latin1Bytes("HTTP/1.1 " + this.#text);
+  }
+}
+
+/**
+ * The last few distinct heads a server's apps answered with: an app that
+ * answers the same status and fields again skips their check and encoding.
+ *
+ * @example
+ * ```ts ignore
+ * const heads = new HeadCache();
+ * const known = heads.get("200 OK", [["Content-Type", "text/plain"]]);
+ * ```
+ */
+export class HeadCache {
+  readonly #entries: KnownHead[] = [];
+  readonly #size: number;
+  #next = 0;
+
+  /** A cache of `size` heads (replaced in turn). */
+  constructor(size = 16) {
+    this.#size = size;
+  }
+
+  /**
+   * The head for `status` and `headers`, checked and encoded on a miss.
+   *
+   * @throws {TypeError} as {@linkcode checkHeaders}.
+   */
+  get(status: string, headers: [string, string][]): KnownHead {
+    const entries = this.#entries;
+    if (Array.isArray(headers)) {
+      for (let i = 0; i < entries.length; i++) {
+        if (entries[i].matches(status, headers)) return entries[i];
+      }
+    }
+    const known = new KnownHead(status, headers);
+    if (entries.length < this.#size) entries.push(known);
+    else {
+      entries[this.#next] = known;
+      this.#next = (this.#next + 1) % this.#size;
+    }
+    return known;
+  }
+}
+
+/**
+ * `Date: …\r\nServer: …\r\n` as bytes, the Date part renewed once a second,
+ * and each line alone for a response whose app set the other.
+ *
+ * @example
+ * ```ts ignore
+ * const lines = new ServerLines("cogen-deno/0.1.0");
+ * lines.write(out, known.facts);
+ * ```
+ */
+export class ServerLines {
+  readonly #server: Uint8Array;
+  #second = -1;
+  #both: Uint8Array = new Uint8Array(0);
+  #date: Uint8Array = new Uint8Array(0);
+
+  /** For the `Server` value `software`. */
+  constructor(software: string) {
+    this.#server = latin1Bytes(`Server: ${software}\r\n`);
+  }
+
+  /** Writes the Date line unless `facts.date`, and the Server line unless `facts.server`. */
+  write(out: Output, facts: HeaderFacts): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#date = latin1Bytes(`Date: ${new Date(second * 1000).toUTCString()}\r\n`);
+      this.#both = new Uint8Array(this.#date.length + this.#server.length);
+      this.#both.set(this.#date);
+      this.#both.set(this.#server, this.#date.length);
+    }
+    if (!facts.date && !facts.server) out.bytes(this.#both);
+    else if (!facts.date) out.bytes(this.#date);
+    else if (!facts.server) out.bytes(this.#server);
+  }
+}
+
 /** How the server frames a response body. */
 export interface Framing {
   /** The Content-Length to add (the app gave none but the body is known), or -1. */
@@ -137,6 +282,12 @@ export interface Framing {
   keepAlive10: boolean;
 }
 
+const CONTENT_LENGTH = latin1Bytes("Content-Length: ");
+const CHUNKED = latin1Bytes("Transfer-Encoding: chunked\r\n");
+const CLOSE = latin1Bytes("Connection: close\r\n");
+const KEEP_ALIVE = latin1Bytes("Connection: keep-alive\r\n");
+const CRLF = latin1Bytes("\r\n");
+
 /**
  * Writes a response head: status line in the request's version (at most
  * 1.1), the app's fields, then Date, Server, framing and Connection.
@@ -144,29 +295,21 @@ export interface Framing {
 export function writeHead(
   out: Output,
   minor: number,
-  status: string,
-  headers: [string, string][],
-  facts: HeaderFacts,
+  known: KnownHead,
   framing: Framing,
-  software: string,
+  lines: ServerLines,
 ): void {
-  out.latin1(minor === 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  out.latin1(status);
-  // status-line = HTTP-version SP status-code SP [ reason-phrase ]: the second SP even without a reason.
-  out.latin1(status.length === 3 ? " \r\n" : "\r\n");
-  for (let i = 0; i < headers.length; i++) {
-    const header = headers[i];
-    out.latin1(header[0]);
-    out.latin1(": ");
-    out.latin1(header[1]);
-    out.latin1("\r\n");
+  const facts = known.facts;
+  out.bytes(known.bytes(minor));
+  lines.write(out, facts);
+  if (framing.addContentLength >= 0) {
+    out.bytes(CONTENT_LENGTH);
+    out.decimal(framing.addContentLength);
+    out.bytes(CRLF);
   }
-  if (!facts.date) out.latin1(dateHeader());
-  if (!facts.server) out.latin1(software);
-  if (framing.addContentLength >= 0) out.latin1(`Content-Length: ${framing.addContentLength}\r\n`);
-  if (framing.chunked) out.latin1("Transfer-Encoding: chunked\r\n");
+  if (framing.chunked) out.bytes(CHUNKED);
   if (framing.close) {
-    if (!facts.close) out.latin1("Connection: close\r\n");
-  } else if (framing.keepAlive10) out.latin1("Connection: keep-alive\r\n");
-  out.latin1("\r\n");
+    if (!facts.close) out.bytes(CLOSE);
+  } else if (framing.keepAlive10) out.bytes(KEEP_ALIVE);
+  out.bytes(CRLF);
 }

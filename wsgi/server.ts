@@ -11,7 +11,7 @@ import { Connection, type ConnectionHost } from "./connection.ts";
 import { PathInfoDispatcher, type Route } from "./dispatch.ts";
 import type { ServerFacts } from "./environ.ts";
 import { fileWrapper } from "./file_wrapper.ts";
-import { dateHeader } from "./response_head.ts";
+import { dateHeader, HeadCache, ServerLines } from "./response_head.ts";
 import { RequestParser } from "./http_parser.ts";
 import { type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
 
@@ -71,6 +71,10 @@ export class WSGIServer implements ConnectionHost {
   readonly facts: ServerFacts;
   /** @ignore */
   readonly serverLine: string;
+  /** @ignore The heads the apps answered with lately (see `HeadCache`). */
+  readonly heads: HeadCache = new HeadCache();
+  /** @ignore The Date and Server lines as bytes. */
+  readonly lines: ServerLines;
   /** Whether 500 bodies carry the stack. */
   readonly debug: boolean;
   /** The listener. */
@@ -105,6 +109,7 @@ export class WSGIServer implements ConnectionHost {
     const software = options.software ?? SERVER_SOFTWARE;
     if (/[\r\n\0]/.test(software)) throw new TypeError("serve: software must not contain CR, LF or NUL");
     this.serverLine = `Server: ${software}\r\n`;
+    this.lines = new ServerLines(software);
     this.#listener = "path" in address ? Socket.listen({ path: address.path }) : Socket.listen({
       hostname: address.hostname ?? "127.0.0.1",
       port: address.port ?? 8000,

@@ -128,7 +128,7 @@ Deno.test("pubsub: fetch of a key that is not subscribed is an Error thrown in, 
   assert.ok(e1 instanceof Error);
   assert.match(
     e1.message,
-    /PublishSubscribeQueue\.fetch: a Task object is not subscribed; yield q\.subscribe\(\) first/,
+    /PublishSubscribeQueue\.fetch: a Task is not subscribed; yield q\.subscribe\(\) first/,
   );
   const e2 = byKey.result as Error;
   assert.match(e2.message, /"ghost" is not subscribed; yield q\.subscribe\(key\) first/);

@@ -192,7 +192,9 @@ Deno.test("scheduler: yielding a non-operation throws a TypeError into the corou
   const bad: [unknown, RegExp][] = [
     [42, /yielded 42/],
     ["text", /yielded "text"/],
-    [{ a: 1 }, /yielded a Object object/],
+    [{ a: 1 }, /yielded an object/],
+    [[1, 2], /yielded an array of 2/],
+    [new Map(), /yielded a Map/],
     [null, /yielded null/],
     [true, /yielded true/],
     [function helper() {}, /yielded function helper/],

@@ -238,7 +238,7 @@ Deno.test("WaitForSignal/Signal: a bad timeout is a RangeError at construction",
 
 Deno.test("Signal: toString names the signal", () => {
   assert.equal(String(new Signal("abc")), 'Signal("abc")');
-  assert.equal(String(new WaitForSignal({})), "WaitForSignal(a Object object)");
+  assert.equal(String(new WaitForSignal({})), "WaitForSignal(an object)");
 });
 
 Deno.test("WaitForSignal: typed results with yield*", async () => {

@@ -636,3 +636,25 @@ for (
 function parseBody(raw: string): string {
   return parseResponses(raw, ["GET"], true).responses[0].body;
 }
+
+Deno.test("response: startResponse with excInfo after a body chunk rethrows, even while the server holds that chunk", async () => {
+  const failure = new Error("late failure");
+  let rethrown: unknown = null;
+  const app: App = function* (_environ, startResponse) {
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    yield "first ";
+    try {
+      startResponse("500 Internal Server Error", [["Content-Type", "text/plain"]], failure);
+    } catch (error) {
+      rethrown = error;
+    }
+    yield "second";
+  };
+  const result = await roundTrip(app, GET11_CLOSE);
+  assert.equal(rethrown, failure, "the headers count as sent: excInfo is rethrown");
+  assert.equal(
+    result.text,
+    `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
+      "6\r\nfirst \r\n6\r\nsecond\r\n0\r\n\r\n",
+  );
+});
