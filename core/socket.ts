@@ -51,6 +51,17 @@ export class LineTooLong extends Error {
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
+/** The default read buffer size. */
+const BUFFER_SIZE = 16 * 1024;
+/**
+ * Spare read buffers of the default size, shared by every socket: a socket
+ * holds one only while it has unread bytes or a read under way, so thousands
+ * of parked connections do not each keep 16 KiB.
+ */
+const bufferPool: Uint8Array[] = [];
+const MAX_POOLED = 256;
+/** The size of the read that only watches for the peer leaving (or sending) while nothing is buffered. */
+const WATCH_SIZE = 64;
 
 /**
  * A connected socket: operations to read and write it from coroutines.
@@ -83,7 +94,9 @@ export class Socket {
   readonly conn: Deno.Conn;
   /** The default timeout of operations (ms), or `undefined` for the scheduler's. */
   readonly timeout: number | undefined;
-  #buf: Uint8Array;
+  /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see `bufferPool`). */
+  #buf: Uint8Array = EMPTY;
+  readonly #size: number;
   #start = 0;
   #end = 0;
   #eof = false;
@@ -94,11 +107,11 @@ export class Socket {
   constructor(conn: Deno.Conn, options: SocketOptions = {}) {
     this.conn = conn;
     this.timeout = checkTimeout("Socket", options.timeout);
-    const size = options.bufferSize ?? 16 * 1024;
+    const size = options.bufferSize ?? BUFFER_SIZE;
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Socket: bufferSize must be an integer >= 1, got ${String(size)}`);
     }
-    this.#buf = new Uint8Array(size);
+    this.#size = size;
   }
 
   /**
@@ -156,8 +169,8 @@ export class Socket {
   /** Marks `n` buffered bytes as consumed. */
   consume(n: number): void {
     this.#start = Math.min(this.#start + n, this.#end);
-    // Rewind an empty buffer, unless a read is under way: it writes at the old end.
-    if (this.#start === this.#end && this.#filling === null) this.#start = this.#end = 0;
+    // Give back an empty buffer, unless a read is under way: it writes into it.
+    if (this.#start === this.#end && this.#filling === null) this.#release();
   }
 
   /**
@@ -167,7 +180,11 @@ export class Socket {
   fill(): Promise<boolean> {
     if (this.#filling !== null) return this.#filling;
     if (this.#eof) return Promise.resolve(false);
-    if (this.#end === this.#buf.length) this.#makeRoom();
+    if (this.#buf === EMPTY) {
+      this.#buf = this.#size === BUFFER_SIZE
+        ? bufferPool.pop() ?? new Uint8Array(BUFFER_SIZE)
+        : new Uint8Array(this.#size);
+    } else if (this.#end === this.#buf.length) this.#makeRoom();
     const filling = this.conn.read(this.#buf.subarray(this.#end)).then(
       (n) => {
         this.#filling = null;
@@ -175,6 +192,40 @@ export class Socket {
           this.#eof = true;
           return false;
         }
+        this.#end += n;
+        return true;
+      },
+      (error) => {
+        this.#filling = null;
+        throw error;
+      },
+    );
+    this.#filling = filling;
+    return filling;
+  }
+
+  /**
+   * Like {@linkcode Socket.fill}, for a socket that is only watched (its
+   * owner is waiting on something else and wants to notice the peer leaving):
+   * with nothing buffered, the pending read holds a 64-byte buffer instead of
+   * a read buffer, and the bytes it gets move to a read buffer when it ends.
+   */
+  watch(): Promise<boolean> {
+    if (this.#filling !== null || this.#eof || this.#start !== this.#end) return this.fill();
+    this.#release();
+    const small = new Uint8Array(WATCH_SIZE);
+    const filling = this.conn.read(small).then(
+      (n) => {
+        this.#filling = null;
+        if (n === null) {
+          this.#eof = true;
+          return false;
+        }
+        if (this.#buf === EMPTY) {
+          this.#buf = bufferPool.pop() ?? new Uint8Array(Math.max(this.#size, WATCH_SIZE));
+        }
+        if (this.#buf.length - this.#end < n) this.#makeRoom();
+        this.#buf.set(small.subarray(0, n), this.#end);
         this.#end += n;
         return true;
       },
@@ -266,6 +317,15 @@ export class Socket {
     const out = this.#buf.slice(this.#start, this.#start + n);
     this.consume(n);
     return out;
+  }
+
+  /** Returns an empty read buffer to the pool (a pool-sized one) and holds none. */
+  #release(): void {
+    const buf = this.#buf;
+    this.#start = this.#end = 0;
+    if (buf === EMPTY) return;
+    this.#buf = EMPTY;
+    if (buf.length === BUFFER_SIZE && bufferPool.length < MAX_POOLED) bufferPool.push(buf);
   }
 
   #makeRoom(): void {

@@ -89,6 +89,11 @@ export class Task<R = unknown> {
   cancelling = false;
   /** @ignore The task's own pending wait. */
   readonly waiter: TaskWaiter;
+  /**
+   * What the task serves, for the code that added it (a server sets the
+   * connection): one field instead of a closure per task to find its state.
+   */
+  owner: unknown = null;
   /** @ignore Coroutine-local values (see `Local`). */
   locals: Map<object, unknown> | null = null;
   /** @ignore Waiters of `Join`. */

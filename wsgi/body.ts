@@ -124,7 +124,10 @@ export class RequestBody {
       if (chunk.length === 0) break;
       const lf = chunk.indexOf(10);
       if (lf >= 0) {
-        this.#leftover = chunk.subarray(lf + 1);
+        // What follows the line comes before anything read() set aside from a larger decoded chunk.
+        const after = chunk.subarray(lf + 1);
+        const kept = this.#leftover;
+        this.#leftover = kept.length === 0 ? after : concat([after, kept], after.length + kept.length);
         parts.push(chunk.subarray(0, lf + 1));
         length += lf + 1;
         break;

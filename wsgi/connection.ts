@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { Await, Deadline, isPromiseLike, Operation, type Socket, type Task } from "../core/mod.ts";
+import {
+  Await,
+  Deadline,
+  isPromiseLike,
+  Operation,
+  runningTask,
+  type Socket,
+  type Task,
+} from "../core/mod.ts";
 import { describe } from "../core/timeout.ts";
 import type { BodyHost } from "./body.ts";
 import type { AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
@@ -100,7 +108,6 @@ export class Connection implements BodyHost {
   readonly #deadline: Deadline;
   /** How many reads or writes are waiting on the socket-operation timeout. */
   #stalls = 0;
-  #extensions: Extensions | null = null;
   #watching = false;
   #waitingOp = false;
   /** Whether bytes of the next head have come (its headersTimeout runs). */
@@ -265,7 +272,7 @@ export class Connection implements BodyHost {
     this.state = "busy";
     const body = head.chunked || head.contentLength > 0 ? new RequestBody(this, head, host.limits) : null;
     const input = new Input(body);
-    const proxy = new CogenProxy(this.#extensionsOf(), head.contentLength);
+    const proxy = new CogenProxy(EXTENSIONS, head.contentLength);
     this.#body = body;
     this.#input = input;
     this.#proxy = proxy;
@@ -291,11 +298,18 @@ export class Connection implements BodyHost {
     if (typeof close === "function") this.#callClose(items, close, head);
   }
 
-  /** Serves what the app returned when it is not an array: a promise, a file, an iterable. */
+  /**
+   * Serves what the app returned when it is not an array (a promise, a file,
+   * an iterable): steps its iterator and runs the operations it asks for,
+   * yielding them from here. One generator between the app and the
+   * connection, not one per concern: a held request costs less memory, and
+   * waking it takes one resumption less per level.
+   */
   async *#exchange(called: unknown, head: RequestHead): AsyncGenerator<Operation<unknown>, void, unknown> {
     let result: AppResult | undefined;
     let iterator: Iterator<AppYield> | AsyncIterator<AppYield> | undefined;
     let finished = false;
+    const proxy = this.#proxy!;
     try {
       result = isPromiseLike(called) ? await (called as PromiseLike<AppResult>) : called as AppResult;
       if (result instanceof FileWrapper) await this.#sendFile(result);
@@ -311,7 +325,53 @@ export class Connection implements BodyHost {
             `the app returned ${describe(result)}; return an iterable of chunks (or be a generator)`,
           );
         }
-        yield* this.#drive(iterator, isAsync);
+        let mode = NEXT;
+        let sent: unknown = undefined;
+        for (;;) {
+          let step: IteratorResult<AppYield, unknown>;
+          // An iterator without throw(): an operation's error ends the app.
+          if (mode === THROW && typeof iterator.throw !== "function") throw sent;
+          if (isAsync) {
+            // The step may take a while (the app awaits something): let what is written so far go out.
+            if (this.out.pending > 0 || this.#held !== null) this.#host.cork(this);
+            step = mode === NEXT
+              ? await (iterator as AsyncIterator<AppYield>).next(sent)
+              : await (iterator as AsyncIterator<AppYield>).throw!(sent);
+          } else {
+            step = mode === NEXT
+              ? (iterator as Iterator<AppYield>).next(sent)
+              : (iterator as Iterator<AppYield>).throw!(sent);
+          }
+          mode = NEXT;
+          sent = undefined;
+          if (step.done) break;
+          const op = this.#operationOf(step.value);
+          if (op !== null) {
+            // The seed's path ("" after recording on the proxy) leaves the outcome on the proxy only;
+            // an operation yielded directly also gets it sent back in (or thrown in).
+            const direct = op === step.value;
+            this.#beforeOperation();
+            let ok = true;
+            try {
+              proxy.result = yield op instanceof Operation ? op : new Await(op);
+              proxy.exception = null;
+            } catch (error) {
+              proxy.result = error instanceof Error ? error : new Error(String(error));
+              proxy.exception = error;
+              ok = false;
+            } finally {
+              this.#waitingOp = false;
+            }
+            if (direct) {
+              if (ok) sent = proxy.result;
+              else {
+                mode = THROW;
+                sent = proxy.exception;
+              }
+            }
+          }
+          if (this.out.pending > HIGH_WATER) await this.#flush();
+        }
       }
       finished = true;
       this.#end200();
@@ -336,91 +396,47 @@ export class Connection implements BodyHost {
     }
   }
 
-  /** Drives an app's iterator one step at a time; runs the operations it asks for. */
-  async *#drive(
-    iterator: Iterator<AppYield> | AsyncIterator<AppYield>,
-    isAsync: boolean,
-  ): AsyncGenerator<Operation<unknown>, void, unknown> {
-    let mode = NEXT;
-    let sent: unknown = undefined;
+  /**
+   * What the app yielded: a chunk is framed and `null` returned; an
+   * operation (yielded, or recorded on the proxy before a `""`) is returned
+   * for the server to run.
+   */
+  #operationOf(item: AppYield): Runnable | null {
     const proxy = this.#proxy!;
-    for (;;) {
-      let step: IteratorResult<AppYield, unknown>;
-      // An iterator without throw(): an operation's error ends the app.
-      if (mode === THROW && typeof iterator.throw !== "function") throw sent;
-      if (isAsync) {
-        // The step may take a while (the app awaits something): let what is written so far go out.
-        if (this.out.pending > 0 || this.#held !== null) this.#host.cork(this);
-        step = mode === NEXT
-          ? await (iterator as AsyncIterator<AppYield>).next(sent)
-          : await (iterator as AsyncIterator<AppYield>).throw!(sent);
-      } else {
-        step = mode === NEXT
-          ? (iterator as Iterator<AppYield>).next(sent)
-          : (iterator as Iterator<AppYield>).throw!(sent);
+    if (typeof item === "string" || item instanceof Uint8Array) {
+      if (item.length > 0) {
+        if (proxy.operation !== null) throw droppedOperation(proxy.operation);
+        this.#chunk(item);
+        return null;
       }
-      mode = NEXT;
-      sent = undefined;
-      if (step.done) return;
-      const item = step.value;
-      if (typeof item === "string" || item instanceof Uint8Array) {
-        if (item.length > 0) {
-          if (proxy.operation !== null) throw droppedOperation(proxy.operation);
-          this.#chunk(item);
-        } else {
-          // The seed's path: an empty chunk carries the operation recorded on the proxy.
-          const op = proxy.operation;
-          if (this.#status !== null && !this.#committed) this.#commit(false);
-          if (op !== null) {
-            proxy.operation = null;
-            yield* this.#runOperation(op);
-          }
-        }
-      } else if (isRunnable(item)) {
-        if (this.#status !== null && !this.#committed) this.#commit(false);
-        if (yield* this.#runOperation(item)) sent = proxy.result;
-        else {
-          mode = THROW;
-          sent = proxy.exception;
-        }
-      } else {
-        throw new TypeError(
-          `the app yielded ${
-            describe(item)
-          }: yield strings or Uint8Arrays (body), "" after recording an operation on environ.cogen, or an Operation or promise`,
+      // The seed's path: an empty chunk carries the operation recorded on the proxy.
+      const op = proxy.operation;
+      if (this.#status !== null && !this.#committed) this.#commit(false);
+      if (op === null) return null;
+      proxy.operation = null;
+      return op;
+    }
+    if (isRunnable(item)) {
+      if (this.#status !== null && !this.#committed) this.#commit(false);
+      if (proxy.operation !== null) {
+        throw new Error(
+          `an operation (${String(proxy.operation)}) was recorded on environ.cogen and never yielded with ""`,
         );
       }
-      if (this.out.pending > HIGH_WATER) await this.#flush();
+      return item;
     }
+    throw new TypeError(
+      `the app yielded ${
+        describe(item)
+      }: yield strings or Uint8Arrays (body), "" after recording an operation on environ.cogen, or an Operation or promise`,
+    );
   }
 
-  /**
-   * Runs an operation for the app: flushes what was written, watches for the
-   * client leaving, yields the operation to the scheduler, and stores the
-   * outcome on the proxy. Returns whether it succeeded.
-   */
-  async *#runOperation(op: Runnable): AsyncGenerator<Operation<unknown>, boolean, unknown> {
-    const proxy = this.#proxy!;
-    if (proxy.operation !== null) {
-      throw new Error(
-        `an operation (${String(proxy.operation)}) was recorded on environ.cogen and never yielded with ""`,
-      );
-    }
+  /** Before the app waits on an operation: what was written goes out, and the client is watched. */
+  #beforeOperation(): void {
     if (this.out.pending > 0) this.out.flush().catch(() => this.socket.close());
     this.#waitingOp = true;
     this.#watch();
-    try {
-      const value = yield op instanceof Operation ? op : new Await(op);
-      proxy.result = value;
-      proxy.exception = null;
-      return true;
-    } catch (error) {
-      proxy.result = error instanceof Error ? error : new Error(String(error));
-      proxy.exception = error;
-      return false;
-    } finally {
-      this.#waitingOp = false;
-    }
   }
 
   /** While the app waits on an operation, a pending read notices the client leaving. */
@@ -430,7 +446,7 @@ export class Connection implements BodyHost {
       return;
     }
     this.#watching = true;
-    this.socket.fill().then(
+    this.socket.watch().then(
       (more) => {
         this.#watching = false;
         if (!more) this.#clientGone();
@@ -722,6 +738,16 @@ export class Connection implements BodyHost {
     if (withBody) this.out.bytes(bytes);
   }
 
+  /** @ignore The proxy of the request being served, or `null`. */
+  get proxy(): CogenProxy | null {
+    return this.#proxy;
+  }
+
+  /** @ignore The input of the request being served, or `null`. */
+  get input(): Input | null {
+    return this.#input;
+  }
+
   // ---- the body, for RequestBody ----
 
   /** @ignore For `RequestBody`: sends the interim 100 before the first body read waits. */
@@ -756,13 +782,6 @@ export class Connection implements BodyHost {
     }
   }
 
-  #extensionsOf(): Extensions {
-    return this.#extensions ??= createExtensions(
-      () => this.#proxy ?? noRequest(),
-      () => this.#input ?? noRequest(),
-    );
-  }
-
   #describeRequest(): string {
     const head = this.#head;
     return head === null ? "a request" : `the app, for ${head.method} ${head.target}`;
@@ -782,6 +801,26 @@ export class Connection implements BodyHost {
     this.#host.closed(this);
   }
 }
+
+/** The connection whose coroutine is running: the app's own code runs in it. */
+function servingConnection(): Connection {
+  const owner = runningTask()?.owner;
+  if (owner instanceof Connection) return owner;
+  throw new Error(
+    "cogen: environ.cogen helpers record an operation on the request being served; call them from the app's " +
+      'own code while it runs (not from another task or a callback), then yield the "" they return',
+  );
+}
+
+/**
+ * The helpers of every request (`environ.cogen.core.events…`, `cogen.input`,
+ * `cogen.call`, `cogen.yield`): made once, they find the request through the
+ * running task, so a held connection carries none of their closures.
+ */
+const EXTENSIONS: Extensions = createExtensions(
+  () => servingConnection().proxy ?? noRequest(),
+  () => servingConnection().input ?? noRequest(),
+);
 
 /** The app broke its own Content-Length. */
 class ContentLengthError extends Error {

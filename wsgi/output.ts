@@ -13,6 +13,8 @@ const encoder = new TextEncoder();
 const DIRECT = 16 * 1024;
 /** Size of a gathering buffer. */
 const BLOCK = 16 * 1024;
+/** Size of a gathering buffer made when the pool is empty and the piece is small. */
+const SMALL_BLOCK = 1024;
 
 /** Spare gathering buffers, shared by every connection: idle connections hold none. */
 const pool: Uint8Array[] = [];
@@ -182,7 +184,11 @@ export class Output {
   #room(n: number): Uint8Array {
     if (this.#block !== null && this.#used + n <= this.#block.length) return this.#block;
     this.#seal();
-    this.#block = n <= BLOCK ? pool.pop() ?? new Uint8Array(BLOCK) : new Uint8Array(n);
+    // A pooled block when there is one; else a small one: when thousands of responses are in flight at
+    // once (a long-poll wake-up), a fresh 16 KiB each would cost more in zeroed pages than the writes.
+    this.#block = n <= BLOCK
+      ? pool.pop() ?? new Uint8Array(n <= SMALL_BLOCK ? SMALL_BLOCK : BLOCK)
+      : new Uint8Array(n);
     this.#used = 0;
     return this.#block;
   }

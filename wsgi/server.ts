@@ -234,9 +234,9 @@ export class WSGIServer implements ConnectionHost {
         }
         const connection = new Connection(this, socket);
         this.#connections.add(connection);
-        connection.task = this.sched.add(function connection_() {
-          return connection.run();
-        });
+        const task = this.sched.add(connection.run());
+        task.owner = connection;
+        connection.task = task;
       }
     } finally {
       this.#accepting = false;

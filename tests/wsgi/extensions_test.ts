@@ -190,6 +190,13 @@ Deno.test('extensions: cogen.input read/Read/readline/ReadLine; the result is th
       "POST /?how=readline HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
       "4\r\nab\nc\r\n3\r\nd\ne\r\n0\r\n\r\n";
     assert.deepEqual(JSON.parse((await responseTo(t.port, chunked)).text), ["ab\n", "cd\n", "e"]);
+    // One decoded chunk larger than the readline limit: the bytes after each line are all kept.
+    const lines = Array.from({ length: 12 }, (_, i) => `line ${String(i).padStart(2, "0")} of twelve\n`);
+    const big = lines.join("");
+    const oneChunk =
+      "POST /?how=readline HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+      `${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`;
+    assert.deepEqual(JSON.parse((await responseTo(t.port, oneChunk)).text), lines);
   } finally {
     await t.stop();
   }
