@@ -6,6 +6,7 @@
  * deno task bench                      # every section
  * deno task bench --only core          # one section (comma-separated list allowed)
  * deno task bench --only core --rounds 5
+ * deno task bench --only hello,longpoll --rounds 1 --duration 3
  * deno task bench --list               # the sections
  * ```
  *
@@ -16,6 +17,12 @@
  * as they were. To add a section (HTTP against `Deno.serve` and `node:http`
  * under wrk, say), append a {@linkcode Section} to {@linkcode SECTIONS}.
  *
+ * The HTTP sections (`hello`, `transfer`: `bench/http.ts`; `longpoll`:
+ * `bench/longpoll.ts`) start every server and load generator in its own
+ * subprocess and stop them all (by pid) when done, on error, and on Ctrl-C.
+ * `--duration SECONDS` sets the length of each wrk run (default 5),
+ * `--clients N` the long-polling clients (default 10 000).
+ *
  * The `core` section imports `bench/core.ts` and calls `runCore`, which runs
  * every measurement in its own fresh subprocess, so this process only
  * orchestrates (no heap of its own is measured).
@@ -24,6 +31,8 @@
  */
 import { parseArgs } from "node:util";
 import { positiveInt, runCore } from "./core.ts";
+import { runHello, runTransfer } from "./http.ts";
+import { runLongpoll } from "./longpoll.ts";
 import { formatMarkdown, killAll, machineInfo, machineMarkdown } from "./util.ts";
 
 /** What a section is given when it runs. */
@@ -81,6 +90,25 @@ export const SECTIONS: Section[] = [
       return { headline: results.headline, body: `${results.table}\n\n${results.details}`, ok };
     },
   },
+  {
+    id: "hello",
+    title: "HTTP hello: ours vs Deno.serve vs node:http",
+    summary: "Hello, World! under wrk: keep-alive c64 req/s, 16 pipelined req/s, c1 p50/p99 latency",
+    run: (ctx) => runHello({ rounds: ctx.rounds, seconds: flagInt(ctx, "duration"), log: ctx.log }),
+  },
+  {
+    id: "transfer",
+    title: "HTTP transfer: 64 KiB responses and 1 MiB uploads, ours vs Deno.serve vs node:http",
+    summary: "GET /64k MiB/s and POST /upload (1 MiB, read whole) MiB/s under wrk",
+    run: (ctx) => runTransfer({ rounds: ctx.rounds, seconds: flagInt(ctx, "duration"), log: ctx.log }),
+  },
+  {
+    id: "longpoll",
+    title: "Long polling: 10 000 held clients, ours vs Deno.serve vs node:http",
+    summary:
+      "10 000 clients holding GET /wait: server RSS per held client, time for one signal to answer all",
+    run: (ctx) => runLongpoll({ rounds: ctx.rounds, clients: flagInt(ctx, "clients"), log: ctx.log }),
+  },
 ];
 
 const PREAMBLE = `# Benchmark results
@@ -103,20 +131,34 @@ export function parseBlocks(text: string): Map<string, string> {
 }
 
 /**
- * The new RESULTS.md: the preamble, then one block per section in
- * {@linkcode SECTIONS} order (a fresh one where given in `fresh`, else the old
- * one), then old blocks of sections no longer listed.
+ * The new RESULTS.md: `old` with each block given in `fresh` replaced in
+ * place; a block new to the file goes right after the block of the section
+ * before it in {@linkcode SECTIONS} order (or before the first block, or at
+ * the end). Text outside the blocks (the preamble, notes kept by hand) stays
+ * as it was; an empty `old` starts from the preamble.
  */
 export function mergeResults(old: string, fresh: Map<string, string>): string {
-  const blocks = parseBlocks(old);
-  const out: string[] = [PREAMBLE.trimEnd()];
-  const known = new Set(SECTIONS.map((s) => s.id));
-  for (const { id } of SECTIONS) {
-    const block = fresh.get(id) ?? blocks.get(id);
-    if (block !== undefined) out.push(block.trim());
+  let text = old.trim() === "" ? PREAMBLE.trimEnd() + "\n" : old;
+  const order = SECTIONS.map((s) => s.id);
+  for (const [id, block] of fresh) {
+    const present = parseBlocks(text);
+    const existing = present.get(id);
+    if (existing !== undefined) {
+      text = text.replace(existing, () => block.trim());
+      continue;
+    }
+    const before = order.slice(0, Math.max(0, order.indexOf(id))).reverse().find((s) => present.has(s));
+    if (before !== undefined) {
+      const at = text.indexOf(present.get(before)!) + present.get(before)!.length;
+      text = `${text.slice(0, at)}\n\n${block.trim()}${text.slice(at)}`;
+    } else if (present.size > 0) {
+      const at = Math.min(...[...present.values()].map((b) => text.indexOf(b)));
+      text = `${text.slice(0, at)}${block.trim()}\n\n${text.slice(at)}`;
+    } else {
+      text = `${text.trimEnd()}\n\n${block.trim()}\n`;
+    }
   }
-  for (const [id, block] of blocks) if (!known.has(id)) out.push(block.trim());
-  return out.join("\n\n") + "\n";
+  return text.trimEnd() + "\n";
 }
 
 /** The block of one section for RESULTS.md, markers included. */
@@ -142,6 +184,8 @@ function usage(): string {
   return [
     "usage: deno task bench [--only ID[,ID...]] [--rounds N] [--list] [--out FILE] [--no-write]",
     "       core section: [--effection-rounds N] [--budget SECONDS]",
+    "       hello, transfer: [--duration SECONDS] (each wrk run; default 5)",
+    "       longpoll: [--clients N] (default 10000)",
     `sections: ${SECTIONS.map((s) => s.id).join(", ")}`,
   ].join("\n");
 }
@@ -154,6 +198,8 @@ async function main(args: string[]): Promise<number> {
       rounds: { type: "string" },
       "effection-rounds": { type: "string" },
       budget: { type: "string" },
+      duration: { type: "string" },
+      clients: { type: "string" },
       out: { type: "string" },
       "no-write": { type: "boolean" },
       list: { type: "boolean" },

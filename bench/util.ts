@@ -1,11 +1,12 @@
 /**
  * Helpers shared by the benchmark sections: subprocesses that are always
- * stopped, medians, the machine description, and number formatting.
+ * stopped, a process's CPU time and memory, medians, the machine
+ * description, and number formatting.
  *
  * @module
  */
 
-/** What {@linkcode runDeno} returns once the subprocess has ended. */
+/** What {@linkcode runCommand} and {@linkcode runDeno} return once the subprocess has ended. */
 export interface SubprocessResult {
   /** The exit code (137 or similar when it was killed). */
   code: number;
@@ -19,32 +20,63 @@ export interface SubprocessResult {
   timedOut: boolean;
 }
 
-/** Options of {@linkcode runDeno}. */
+/** Options of {@linkcode runCommand} and {@linkcode runDeno}. */
 export interface RunDenoOptions {
   /** Kill the subprocess (SIGKILL) after this many ms. */
   timeoutMs: number;
   /** Working directory of the subprocess. */
   cwd?: string;
+  /** Variables added to the environment. */
+  env?: Record<string, string>;
 }
 
 const children = new Set<Deno.ChildProcess>();
 
 /**
- * Runs `deno` (this very executable, `Deno.execPath()`) with `args` in a
- * fresh subprocess, collecting its output. It is killed after
- * `options.timeoutMs`, and {@linkcode killAll} stops it too.
+ * Spawns `cmd args` with piped stdout and stderr and remembers the child, so
+ * that {@linkcode killAll} (and so an interrupt, see
+ * {@linkcode stopChildrenOnInterrupt}) stops it while it runs. The caller
+ * must consume both pipes.
  */
-export async function runDeno(args: string[], options: RunDenoOptions): Promise<SubprocessResult> {
-  const start = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
+export function spawnTracked(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Deno.ChildProcess {
+  const child = new Deno.Command(cmd, {
     args,
     cwd: options.cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...options.env },
   }).spawn();
   children.add(child);
+  child.status.finally(() => children.delete(child));
+  return child;
+}
+
+/**
+ * `[cmd, args]` that run `cmd args` with the soft limit of open files raised
+ * to the hard limit (`sh -c 'ulimit -n "$(ulimit -Hn)"; exec …'`): 10 000
+ * sockets need more than the usual 1024. `exec` keeps the process id, so the
+ * child's pid is the command's own.
+ */
+export function withOpenFiles(cmd: string, args: string[]): [string, string[]] {
+  return ["sh", ["-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", cmd, ...args]];
+}
+
+/**
+ * Runs `cmd args` in a subprocess, collecting its output. It is killed after
+ * `options.timeoutMs`, and {@linkcode killAll} stops it too.
+ */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+  options: RunDenoOptions,
+): Promise<SubprocessResult> {
+  const start = performance.now();
+  const child = spawnTracked(cmd, args, options);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -62,8 +94,16 @@ export async function runDeno(args: string[], options: RunDenoOptions): Promise<
     };
   } finally {
     clearTimeout(timer);
-    children.delete(child);
   }
+}
+
+/**
+ * Runs `deno` (this very executable, `Deno.execPath()`) with `args` in a
+ * fresh subprocess, collecting its output. It is killed after
+ * `options.timeoutMs`, and {@linkcode killAll} stops it too.
+ */
+export function runDeno(args: string[], options: RunDenoOptions): Promise<SubprocessResult> {
+  return runCommand(Deno.execPath(), args, options);
 }
 
 function kill(child: Deno.ChildProcess): void {
@@ -74,7 +114,7 @@ function kill(child: Deno.ChildProcess): void {
   }
 }
 
-/** Kills every subprocess started by {@linkcode runDeno} that is still running; returns how many. */
+/** Kills (SIGKILL, by pid) every subprocess started here that is still running; returns how many. */
 export function killAll(): number {
   const n = children.size;
   for (const child of children) kill(child);
@@ -83,7 +123,8 @@ export function killAll(): number {
 
 /**
  * Until the returned function is called, SIGINT and SIGTERM kill every
- * subprocess started by {@linkcode runDeno} and exit with 130.
+ * subprocess started here ({@linkcode spawnTracked}, {@linkcode runCommand},
+ * {@linkcode runDeno}) and exit with 130.
  */
 export function stopChildrenOnInterrupt(): () => void {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
@@ -124,6 +165,36 @@ export async function formatMarkdown(text: string, config?: string): Promise<str
     console.error(`bench: deno fmt failed, writing unformatted markdown: ${error}`);
   }
   return text;
+}
+
+/** Ms per clock tick of /proc/PID/stat (USER_HZ, 100 on Linux). */
+const TICK_MS = 10;
+
+/** CPU ms (user + system) process `pid` has used so far, from /proc/PID/stat; NaN when unreadable. */
+export function cpuMs(pid: number | "self"): number {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === null) return NaN;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/**
+ * CPU ms all processors have spent busy (not idle nor waiting for I/O) since
+ * boot, from /proc/stat; NaN when unreadable. The difference over a run,
+ * minus what the processes measured used, is what other processes took.
+ */
+export function systemBusyMs(): number {
+  const line = readText("/proc/stat")?.split("\n", 1)[0];
+  if (line === undefined || !line.startsWith("cpu ")) return NaN;
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return (total - ticks[3] - ticks[4]) * TICK_MS;
+}
+
+/** The resident memory of process `pid` in bytes (`VmRSS` of /proc/PID/status); NaN when unreadable. */
+export function rssBytes(pid: number): number {
+  const kb = readText(`/proc/${pid}/status`)?.match(/^VmRSS:\s*(\d+)\s*kB/m)?.[1];
+  return kb === undefined ? NaN : Number(kb) * 1024;
 }
 
 /** The median of `values` (the mean of the middle two for an even count); NaN when empty. */

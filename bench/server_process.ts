@@ -1,0 +1,210 @@
+/**
+ * The three servers the HTTP sections compare, each started in its own
+ * subprocess on 127.0.0.1 with a port of its own choosing (`PORT=0`; the
+ * port is read from the `listening on http://HOST:PORT/` line every server
+ * prints), with the open-files limit raised, and stopped by pid:
+ *
+ * | server       | hello                   | transfer                    | longpoll                   |
+ * | ------------ | ----------------------- | --------------------------- | -------------------------- |
+ * | `ours`       | `deno run -A examples/hello.ts` | `deno run -A bench/servers/ours.ts` | `deno run -A examples/longpoll.ts` |
+ * | `deno`       | `deno run -A bench/servers/deno_serve.ts` (`APP=…`) | same | same |
+ * | `node`       | `node bench/servers/node_http.mjs` (`APP=…`) | same | same |
+ *
+ * `node:http` runs under Node itself (`node`, checked to be Node.js: see
+ * {@linkcode findNode}), not under Deno's Node compatibility layer (which
+ * `bench/conformance.ts` uses, because there only the protocol behaviour
+ * matters): for speed and memory, Node is what a `node:http` server runs on.
+ *
+ * @module
+ */
+import { spawnTracked, withOpenFiles } from "./util.ts";
+
+/** The servers compared, in the order they take turns within a round. */
+export const SERVERS = ["ours", "deno", "node"] as const;
+/** One of {@linkcode SERVERS}. */
+export type ServerName = typeof SERVERS[number];
+/** Their names in tables. */
+export const SERVER_TITLE: Record<ServerName, string> = {
+  ours: "ours",
+  deno: "Deno.serve",
+  node: "node:http",
+};
+
+/** The app a server runs: one per section. */
+export type ServerApp = "hello" | "transfer" | "longpoll";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Node.js as found on PATH: its executable and version. */
+export interface NodeInfo {
+  /** The executable (`process.execPath`). */
+  path: string;
+  /** `process.version`, e.g. `v20.20.2`. */
+  version: string;
+}
+
+let node: Promise<NodeInfo> | undefined;
+
+/**
+ * Finds Node.js on PATH, and makes sure it is Node: when `node` is missing,
+ * Deno puts its own Node-compatible shim on its subprocesses' PATH, which
+ * would silently measure Deno again. Rejects, saying what to install, when
+ * there is no real Node.
+ */
+export function findNode(): Promise<NodeInfo> {
+  return node ??= (async () => {
+    const script = "process.stdout.write(typeof Deno === 'undefined' ? " +
+      "JSON.stringify({ path: process.execPath, version: process.version }) : 'deno')";
+    let text: string;
+    try {
+      const out = await new Deno.Command("node", { args: ["-e", script], stdout: "piped", stderr: "null" })
+        .output();
+      text = new TextDecoder().decode(out.stdout);
+    } catch {
+      text = "";
+    }
+    if (text === "deno") {
+      throw new Error("`node` on PATH is Deno's Node compatibility shim, not Node.js: install Node.js");
+    }
+    try {
+      return JSON.parse(text) as NodeInfo;
+    } catch {
+      throw new Error("Node.js is not installed (or `node` is not on PATH): install it to compare node:http");
+    }
+  })();
+}
+
+/** "Node.js v20.20.2 (`/usr/bin/node`)", or why there is none: for the notes under the tables. */
+export async function nodeTitle(): Promise<string> {
+  try {
+    const { path, version } = await findNode();
+    return `Node.js ${version} (\`${path}\`)`;
+  } catch (error) {
+    return `Node.js, which was not found (${error instanceof Error ? error.message : error})`;
+  }
+}
+
+/** The command line that runs `name` with `app` (relative to the repository root). */
+export async function serverCommand(name: ServerName, app: ServerApp): Promise<[string, string[]]> {
+  if (name === "node") return [(await findNode()).path, ["bench/servers/node_http.mjs"]];
+  const file = name === "deno" ? "bench/servers/deno_serve.ts" : {
+    hello: "examples/hello.ts",
+    transfer: "bench/servers/ours.ts",
+    longpoll: "examples/longpoll.ts",
+  }[app];
+  return [Deno.execPath(), ["run", "-A", file]];
+}
+
+/** A running server. */
+export interface ServerProcess {
+  /** Which server. */
+  name: ServerName;
+  /** Its process id (the server itself: the shell that raised the limit `exec`ed it). */
+  pid: number;
+  /** The port it listens on, on 127.0.0.1. */
+  port: number;
+  /**
+   * Stops it: SIGTERM, then SIGKILL after `graceMs`. Resolves with the
+   * requests it says it served (`served N` on its stdout: `Deno.serve`'s and
+   * `node:http`'s do, ours does not) and the end of its stderr.
+   */
+  stop(graceMs?: number): Promise<{ served?: number; stderr: string }>;
+}
+
+/** Keeps the last `max` characters written to a stream, line by line, and reports lines as they come. */
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+  tail: { text: string },
+  max = 4000,
+): Promise<void> {
+  let pending = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    pending += text;
+    let eol: number;
+    while ((eol = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, eol);
+      pending = pending.slice(eol + 1);
+      onLine(line);
+      tail.text = (tail.text + line + "\n").slice(-max);
+    }
+  }
+  if (pending) {
+    onLine(pending);
+    tail.text = (tail.text + pending).slice(-max);
+  }
+}
+
+/**
+ * Starts server `name` running `app` and resolves once it listens. Throws,
+ * with the end of its stderr, if it exits first or does not listen within
+ * `timeoutMs`; it is then stopped.
+ */
+export async function startServer(
+  name: ServerName,
+  app: ServerApp,
+  timeoutMs = 30_000,
+): Promise<ServerProcess> {
+  const [cmd, args] = withOpenFiles(...await serverCommand(name, app));
+  const child = spawnTracked(cmd, args, { cwd: ROOT, env: { HOST: "127.0.0.1", PORT: "0", APP: app } });
+  const stdout = { text: "" };
+  const stderr = { text: "" };
+  const listening = Promise.withResolvers<number>();
+  let served: number | undefined;
+  const drained = Promise.all([
+    drain(child.stdout, (line) => {
+      const port = /^listening on http:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
+      if (port !== undefined) listening.resolve(Number(port));
+      const count = /^served (\d+)$/.exec(line)?.[1];
+      if (count !== undefined) served = Number(count);
+    }, stdout),
+    drain(child.stderr, () => {}, stderr),
+  ]).catch(() => {});
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const stop = async (graceMs = 3000) => {
+    if (!exited) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, graceMs);
+      await status;
+      clearTimeout(timer);
+    }
+    await drained;
+    return { served, stderr: stderr.text.trim() };
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const port = await Promise.race([
+      listening.promise,
+      status.then((s) => {
+        throw new Error(`${SERVER_TITLE[name]} exited with code ${s.code} before listening`);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${SERVER_TITLE[name]} did not listen within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+    return { name, pid: child.pid, port, stop };
+  } catch (error) {
+    const { stderr: tail } = await stop(0);
+    const last = tail.split("\n").slice(-5).join(" | ");
+    throw new Error(`${error instanceof Error ? error.message : error}${last ? `: ${last}` : ""}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
