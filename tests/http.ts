@@ -12,6 +12,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import zlib from "node:zlib";
 import { type App, type Route, serve, type ServeOptions, type Server } from "../wsgi/mod.ts";
 
 /** The default `Server` header value. */
@@ -557,4 +558,37 @@ export async function assertServes(port: number, body?: string): Promise<void> {
   assert.equal(result.responses.length, 1, `a fresh request got ${JSON.stringify(result.text)}`);
   assert.equal(result.responses[0].status, 200);
   if (body !== undefined) assert.equal(result.responses[0].body, body);
+}
+
+// ---- compressed and chunked bodies ----
+
+/** A gzip or deflate body, decompressed whole, as text. */
+export async function decompress(body: string, coding: "gzip" | "deflate"): Promise<string> {
+  const stream = new Blob([bytes(body) as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new DecompressionStream(coding),
+  );
+  return new TextDecoder().decode(await new Response(stream).arrayBuffer());
+}
+
+/** Decompresses the start of a stream (what arrived so far), which must end on a flush. */
+export function decompressPartial(body: string, coding: "gzip" | "deflate"): string {
+  const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const data = bytes(body);
+  return new TextDecoder().decode(
+    coding === "gzip" ? zlib.gunzipSync(data, options) : zlib.inflateSync(data, options),
+  );
+}
+
+/** The body data of a chunked message received so far (complete chunks only). */
+export function chunkedSoFar(text: string): string {
+  let pos = text.indexOf("\r\n\r\n") + 4;
+  let body = "";
+  for (;;) {
+    const lineEnd = text.indexOf("\r\n", pos);
+    if (lineEnd < 0) return body;
+    const size = parseInt(text.slice(pos, lineEnd), 16);
+    if (size === 0 || lineEnd + 2 + size + 2 > text.length) return body;
+    body += text.slice(lineEnd + 2, lineEnd + 2 + size);
+    pos = lineEnd + 4 + size;
+  }
 }

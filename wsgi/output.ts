@@ -182,7 +182,17 @@ export class Output {
 
   /** A gathering buffer with room for `n` more bytes. */
   #room(n: number): Uint8Array {
-    if (this.#block !== null && this.#used + n <= this.#block.length) return this.#block;
+    const block = this.#block;
+    if (block !== null) {
+      if (this.#used + n <= block.length) return block;
+      if (block.length < BLOCK && this.#used + n <= BLOCK) {
+        // A small block outgrown: move to a full one, so that what is gathered still leaves in one write.
+        const full = pool.pop() ?? new Uint8Array(BLOCK);
+        full.set(block.subarray(0, this.#used));
+        this.#block = full;
+        return full;
+      }
+    }
     this.#seal();
     // A pooled block when there is one; else a small one: when thousands of responses are in flight at
     // once (a long-poll wake-up), a fresh 16 KiB each would cost more in zeroed pages than the writes.

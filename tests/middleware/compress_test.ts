@@ -7,13 +7,15 @@
  * next wait ends, and a client that leaves during the wait stops the app.
  */
 import assert from "node:assert/strict";
-import zlib from "node:zlib";
 import { Await, Signal, WaitForSignal } from "../../core/mod.ts";
 import { compress, type CompressOptions, staticFiles } from "../../middleware/mod.ts";
 import type { App, Environ, StartResponse } from "../../wsgi/mod.ts";
 import {
   bytes,
+  chunkedSoFar,
   Client,
+  decompress,
+  decompressPartial,
   header,
   normalizeDate,
   type ParsedResponse,
@@ -74,36 +76,6 @@ function expectedHead(status: string, headers: [string, string][], framing: [str
 }
 
 /** Decompresses a whole body with the platform's DecompressionStream. */
-async function decompress(body: string, coding: "gzip" | "deflate"): Promise<string> {
-  const stream = new Blob([bytes(body) as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new DecompressionStream(coding),
-  );
-  return new TextDecoder().decode(await new Response(stream).arrayBuffer());
-}
-
-/** Decompresses the start of a stream (what arrived so far), which must end on a flush. */
-function decompressPartial(body: string, coding: "gzip" | "deflate"): string {
-  const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
-  const data = bytes(body);
-  return new TextDecoder().decode(
-    coding === "gzip" ? zlib.gunzipSync(data, options) : zlib.inflateSync(data, options),
-  );
-}
-
-/** The body data of a chunked message received so far (complete chunks only). */
-function chunkedSoFar(text: string): string {
-  let pos = text.indexOf("\r\n\r\n") + 4;
-  let body = "";
-  for (;;) {
-    const lineEnd = text.indexOf("\r\n", pos);
-    if (lineEnd < 0) return body;
-    const size = parseInt(text.slice(pos, lineEnd), 16);
-    if (size === 0 || lineEnd + 2 + size + 2 > text.length) return body;
-    body += text.slice(lineEnd + 2, lineEnd + 2 + size);
-    pos = lineEnd + 4 + size;
-  }
-}
-
 // ---- compressed ----
 
 Deno.test("compress: gzip: Content-Encoding and Vary, no Content-Length or Accept-Ranges, a weak ETag", async () => {

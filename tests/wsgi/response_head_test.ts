@@ -94,3 +94,16 @@ Deno.test("Output.latin1: text of 32+ code points with some above 0x7F is copied
   await out.flush();
   assert.equal(latin1(written[0]), text + "short \xe9");
 });
+
+Deno.test("Output: many small pieces (a pipelined batch of answers) leave in one write, up to 16 KiB", async () => {
+  const { Output } = await import("../../wsgi/output.ts");
+  const written: Uint8Array[] = [];
+  const conn = { write: (data: Uint8Array) => (written.push(data.slice()), Promise.resolve(data.length)) };
+  const outputs = Array.from({ length: 40 }, () => new Output(conn as unknown as Deno.Conn));
+  // Forty outputs gathering at once empty the shared pool of blocks, so some start with small ones.
+  const answer = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!".padEnd(120, " ");
+  for (const out of outputs) for (let i = 0; i < 40; i++) out.latin1(answer);
+  for (const out of outputs) await out.flush();
+  assert.equal(written.length, 40, "one write per output");
+  for (const data of written) assert.equal(data.length, 40 * 120);
+});
