@@ -60,8 +60,26 @@ const BUFFER_SIZE = 16 * 1024;
  */
 const bufferPool: Uint8Array[] = [];
 const MAX_POOLED = 256;
+/** Read buffers of the default size held by sockets now; past `MAX_IN_USE`, reads go small. */
+let buffersInUse = 0;
+const MAX_IN_USE = 256;
+
+/** A read buffer of the default size, or `undefined` when `MAX_IN_USE` are held already. */
+function takeBuffer(): Uint8Array | undefined {
+  const buf = bufferPool.pop() ?? (buffersInUse < MAX_IN_USE ? new Uint8Array(BUFFER_SIZE) : undefined);
+  if (buf !== undefined) buffersInUse++;
+  return buf;
+}
+
+/** Gives back a buffer from `takeBuffer`. */
+function giveBuffer(buf: Uint8Array): void {
+  buffersInUse--;
+  if (bufferPool.length < MAX_POOLED) bufferPool.push(buf);
+}
 /** The size of the read that only watches for the peer leaving (or sending) while nothing is buffered. */
 const WATCH_SIZE = 64;
+/** The size of a read made when no spare read buffer is left (most request heads fit). */
+const IDLE_READ_SIZE = 1024;
 
 /**
  * A connected socket: operations to read and write it from coroutines.
@@ -96,6 +114,8 @@ export class Socket {
   readonly timeout: number | undefined;
   /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see `bufferPool`). */
   #buf: Uint8Array = EMPTY;
+  /** Whether `#buf` came from `takeBuffer` (and goes back with `giveBuffer`). */
+  #pooled = false;
   readonly #size: number;
   #start = 0;
   #end = 0;
@@ -181,22 +201,31 @@ export class Socket {
     if (this.#filling !== null) return this.#filling;
     if (this.#eof) return Promise.resolve(false);
     if (this.#buf === EMPTY) {
-      this.#buf = this.#size === BUFFER_SIZE
-        ? bufferPool.pop() ?? new Uint8Array(BUFFER_SIZE)
-        : new Uint8Array(this.#size);
+      if (this.#size !== BUFFER_SIZE) this.#buf = new Uint8Array(this.#size);
+      else {
+        // Hundreds of connections reading at once (idle keep-alives after a long-poll wake-up,
+        // say): a small read each costs far less than 16 KiB each.
+        const buf = takeBuffer();
+        if (buf === undefined) return this.#readSmall(IDLE_READ_SIZE);
+        this.#buf = buf;
+        this.#pooled = true;
+      }
     } else if (this.#end === this.#buf.length) this.#makeRoom();
     const filling = this.conn.read(this.#buf.subarray(this.#end)).then(
       (n) => {
         this.#filling = null;
         if (n === null) {
           this.#eof = true;
+          if (this.#start === this.#end) this.#release();
           return false;
         }
         this.#end += n;
+        if (this.#closed) this.#release();
         return true;
       },
       (error) => {
         this.#filling = null;
+        this.#release();
         throw error;
       },
     );
@@ -213,7 +242,12 @@ export class Socket {
   watch(): Promise<boolean> {
     if (this.#filling !== null || this.#eof || this.#start !== this.#end) return this.fill();
     this.#release();
-    const small = new Uint8Array(WATCH_SIZE);
+    return this.#readSmall(WATCH_SIZE);
+  }
+
+  /** A read into a new `size`-byte array whose bytes then move to a read buffer. */
+  #readSmall(size: number): Promise<boolean> {
+    const small = new Uint8Array(size);
     const filling = this.conn.read(small).then(
       (n) => {
         this.#filling = null;
@@ -222,11 +256,20 @@ export class Socket {
           return false;
         }
         if (this.#buf === EMPTY) {
-          this.#buf = bufferPool.pop() ?? new Uint8Array(Math.max(this.#size, WATCH_SIZE));
+          const buf = takeBuffer();
+          if (buf === undefined) {
+            // Still none to spare: the small array becomes the read buffer (it grows if a head needs more).
+            this.#buf = small;
+            this.#end = n;
+            return true;
+          }
+          this.#buf = buf;
+          this.#pooled = true;
         }
         if (this.#buf.length - this.#end < n) this.#makeRoom();
         this.#buf.set(small.subarray(0, n), this.#end);
         this.#end += n;
+        if (this.#closed) this.#release();
         return true;
       },
       (error) => {
@@ -297,6 +340,8 @@ export class Socket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // A pending read still writes into the buffer: it is released when that read ends.
+    if (this.#filling === null) this.#release();
     try {
       this.conn.close();
     } catch {
@@ -325,7 +370,10 @@ export class Socket {
     this.#start = this.#end = 0;
     if (buf === EMPTY) return;
     this.#buf = EMPTY;
-    if (buf.length === BUFFER_SIZE && bufferPool.length < MAX_POOLED) bufferPool.push(buf);
+    if (this.#pooled) {
+      this.#pooled = false;
+      giveBuffer(buf);
+    }
   }
 
   #makeRoom(): void {
@@ -335,6 +383,10 @@ export class Socket {
     } else {
       const bigger = new Uint8Array(this.#buf.length * 2);
       bigger.set(this.#buf.subarray(0, pending));
+      if (this.#pooled) {
+        this.#pooled = false;
+        giveBuffer(this.#buf);
+      }
       this.#buf = bigger;
     }
     this.#start = 0;
