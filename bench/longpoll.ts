@@ -130,8 +130,8 @@ export async function runLongpoll(options: LongpollOptions = {}): Promise<Longpo
       `\`bench/servers/deno_serve.ts\` and \`bench/servers/node_http.mjs\`, under \`deno run -A\` and ${nodeName}): ` +
       "`GET /wait` holds until `GET /signal?value=V`, then answers 200 `V\\n`; `/signal` answers at once with " +
       "the number of clients it woke; a client that disconnects is dropped (ours: the server withdraws the " +
-      "wait; Deno.serve: `request.signal`'s abort; node:http: the response's `close`). `/stats`: ours, the " +
-      "scheduler's task count (one task per held request, plus a baseline); the others, the waiters.",
+      "wait; Deno.serve: `request.signal`'s abort; node:http: the response's `close`). `/stats`: the number " +
+      "of clients waiting, on every server.",
       "The client (`bench/longpoll_client.ts`, its own `deno run` process, raw `Deno.connect` sockets, " +
       `${batch} connections opened at once): a warm-up of ${count(warmup)} clients that connect, are held, ` +
       "and close (so lazy initialisation and first-use allocations are behind us); the server's RSS " +

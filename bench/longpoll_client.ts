@@ -10,9 +10,10 @@
  * deno run -A bench/longpoll_client.ts --port 8000 --pid 1234 [--clients 10000] [--warmup 1000] [--batch 200]
  * ```
  *
- * Steps: a warm-up round (`--warmup` clients connect and wait, are counted
- * held by the server's `/stats`, then close, until `/stats` is back to its
- * baseline: the server's lazy initialisation is then behind us); the server's
+ * Steps: two warm-up rounds of `--warmup` clients — woken by a signal, then
+ * connecting, counted held by the server's `/stats` and closing, until
+ * `/stats` is back to its baseline: the server's lazy initialisation and its
+ * wake-up path are then behind us; the server's
  * RSS (`VmRSS` of `/proc/PID/status`, once stable); `--clients` clients
  * connect (`--batch` at a time) and send `GET /wait`; once `/stats` counts
  * them all held and the RSS is stable, the RSS again; then `GET /signal?value=V`
@@ -21,10 +22,9 @@
  * `V\n` exactly (Content-Length or chunked framing). Prints one line of JSON
  * ({@linkcode ClientReport}) on stdout, progress on stderr.
  *
- * `/stats` answers a number: the waiting clients (or, for our server, the
- * scheduler's task count, one per held request plus a baseline). The client
- * waits until it has grown by `--clients × --tasks-per-client` over its value
- * before the clients connected.
+ * `/stats` answers a number: the clients waiting now. The client waits until
+ * it has grown by `--clients × --tasks-per-client` over its value before the
+ * clients connected.
  *
  * @module
  */
@@ -239,7 +239,20 @@ export async function runClient(o: ClientOptions): Promise<ClientReport> {
   let waiters: Waiter[] = [];
   try {
     const base = await stats(o.port);
-    o.log(`client: warm-up, ${o.warmup} clients (/stats ${base})`);
+    // Warm-up, twice: once woken by a signal (the wake-up path is then compiled and the heap sized
+    // for it, for every server alike), once closing while they wait (they must be dropped).
+    o.log(`client: warm-up, ${o.warmup} clients woken (/stats ${base})`);
+    waiters = await connectWaiters(o.port, o.warmup, o.batch);
+    await waitForStats(o.port, (n) => n >= base + o.warmup * o.tasksPerClient, 20_000, "warm-up");
+    const warmSignal = await Deno.connect({ hostname: "127.0.0.1", port: o.port });
+    await writeAll(warmSignal, enc.encode("GET /signal?value=warm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    await readAnswer(warmSignal, "/signal");
+    warmSignal.close();
+    await Promise.all(waiters.map((w) => w.answer));
+    for (const w of waiters) w.close();
+    waiters = [];
+    await waitForStats(o.port, (n) => n <= base, 20_000, "warm-up clients answered and closed");
+    o.log(`client: warm-up, ${o.warmup} clients leaving (/stats ${base})`);
     waiters = await connectWaiters(o.port, o.warmup, o.batch);
     await waitForStats(o.port, (n) => n >= base + o.warmup * o.tasksPerClient, 20_000, "warm-up");
     for (const w of waiters) w.close();

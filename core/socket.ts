@@ -79,7 +79,7 @@ function giveBuffer(buf: Uint8Array): void {
 /** The size of the read that only watches for the peer leaving (or sending) while nothing is buffered. */
 const WATCH_SIZE = 64;
 /** The size of a read made when no spare read buffer is left (most request heads fit). */
-const IDLE_READ_SIZE = 1024;
+const IDLE_READ_SIZE = 512;
 
 /**
  * A connected socket: operations to read and write it from coroutines.

@@ -2,8 +2,8 @@
  * Long polling: `GET /wait` holds until someone calls `GET /signal?value=V`,
  * then answers 200 with V; `/signal` answers at once with how many waiting
  * clients it woke. A client that gives up costs nothing afterwards: its wait
- * is withdrawn, its app's `finally` runs. `/stats` tells the scheduler's task
- * count.
+ * is withdrawn, its app's `finally` runs. `/stats` tells how many clients
+ * wait.
  *
  * Run: `deno run -A examples/longpoll.ts` (HOST and PORT from the
  * environment, default 127.0.0.1:8000).
@@ -31,10 +31,10 @@ export async function* signal(environ: Environ, startResponse: StartResponse) {
   yield `${woken}\n`;
 }
 
-/** The scheduler's task count (a baseline for leak checks). */
+/** How many clients wait for the next signal now (the same figure the bench's other servers give). */
 export function* stats(environ: Environ, startResponse: StartResponse) {
   startResponse("200 OK", TEXT);
-  yield `${environ["cogen.sched"].taskCount}\n`;
+  yield `${environ["cogen.sched"].signals.get("longpoll")?.waiters.length ?? 0}\n`;
 }
 
 if (import.meta.main) {
