@@ -163,7 +163,15 @@ export class Connection implements BodyHost {
         // The common cases stay synchronous: a head already read (pipelining), an app that
         // answers with an array, a response that can wait for the next one to be written.
         let got = this.#takeHead(first);
-        while (got === MORE) got = await this.#fill() ? this.#takeHead(first) : CLOSE;
+        while (got === MORE) {
+          let more: boolean;
+          try {
+            more = await this.socket.fill();
+          } catch {
+            more = false;
+          }
+          got = more ? this.#takeHead(first) : CLOSE;
+        }
         if (got === REFUSED) await this.#flush();
         if (got !== READY) break;
         const head = this.#head!;
@@ -238,15 +246,6 @@ export class Connection implements BodyHost {
       this.#deadline.arm(first ? limits.headersTimeout : limits.keepAliveTimeout);
     }
     return MORE;
-  }
-
-  /** Reads more bytes; false at the end of the stream or on a read error. */
-  async #fill(): Promise<boolean> {
-    try {
-      return await this.socket.fill();
-    } catch {
-      return false;
-    }
   }
 
   /** Writes the answer to a request the parser refused; the connection closes after it. */
@@ -505,10 +504,15 @@ export class Connection implements BodyHost {
     head: RequestHead,
     body: RequestBody | null,
   ): Promise<boolean> {
-    try {
-      await this.#flush();
-    } catch {
-      return false;
+    if (this.out.pending > 0 || this.out.flushing) {
+      this.#stall(true);
+      try {
+        await this.out.flush();
+      } catch {
+        return false;
+      } finally {
+        this.#stall(false);
+      }
     }
     if (keep && unread) {
       if (head.expectContinue && !this.#continueSent) keep = false; // the client may still be waiting to send

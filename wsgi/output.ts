@@ -16,6 +16,8 @@ const BLOCK = 16 * 1024;
 /** Size of a gathering buffer made when the pool is empty and the piece is small. */
 const SMALL_BLOCK = 1024;
 
+const RESOLVED = Promise.resolve();
+
 /** Spare gathering buffers, shared by every connection: idle connections hold none. */
 const pool: Uint8Array[] = [];
 
@@ -31,9 +33,9 @@ const pool: Uint8Array[] = [];
  */
 export class Output {
   readonly #conn: Deno.Conn;
-  /** Full pieces waiting to be written, in order, and whether each is a pool buffer. */
+  /** Full pieces waiting to be written, in order, and for each the pool block it is part of, or null. */
   #queue: Uint8Array[] = [];
-  #pooled: boolean[] = [];
+  #blocks: (Uint8Array | null)[] = [];
   /** The buffer being filled (from the pool), and how much of it is used. */
   #block: Uint8Array | null = null;
   #used = 0;
@@ -126,18 +128,16 @@ export class Output {
   flush(): Promise<void> {
     if (this.#flushing !== null) return this.#flushing;
     if (this.#failed !== null) return Promise.reject(this.#failed);
-    if (this.#pending === 0) return Promise.resolve();
-    const flushing = this.#drain().finally(() => {
-      this.#flushing = null;
-    });
-    this.#flushing = flushing;
-    return flushing;
+    if (this.#pending === 0) return RESOLVED;
+    // #drain awaits a write before it ends (pending > 0), so its finally clears this after it is set.
+    this.#flushing = this.#drain();
+    return this.#flushing;
   }
 
   /** Forgets what was not written (the connection is closing). */
   discard(): void {
     this.#queue.length = 0;
-    this.#pooled.length = 0;
+    this.#blocks.length = 0;
     this.#release();
     this.#pending = 0;
   }
@@ -148,19 +148,22 @@ export class Output {
         this.#seal();
         const piece = this.#queue.shift();
         if (piece === undefined) return;
-        const pooled = this.#pooled.shift();
+        const block = this.#blocks.shift() ?? null;
         let written = 0;
         while (written < piece.length) {
           written += await this.#conn.write(written === 0 ? piece : piece.subarray(written));
-          this.onProgress?.();
+          // Progress restarts a write timeout: only worth a clock read when more is left to write.
+          if (written < piece.length || this.#queue.length > 0) this.onProgress?.();
         }
         this.#pending -= piece.length;
-        if (pooled && pool.length < 1024) pool.push(new Uint8Array(piece.buffer));
+        if (block !== null && pool.length < 1024) pool.push(block);
       }
     } catch (error) {
       this.#failed = error;
       this.discard();
       throw error;
+    } finally {
+      this.#flushing = null;
     }
   }
 
@@ -168,7 +171,7 @@ export class Output {
   #seal(): void {
     if (this.#block === null || this.#used === 0) return;
     this.#queue.push(this.#block.subarray(0, this.#used));
-    this.#pooled.push(this.#block.length === BLOCK);
+    this.#blocks.push(this.#block.length === BLOCK ? this.#block : null);
     this.#block = null;
     this.#used = 0;
   }
@@ -176,7 +179,7 @@ export class Output {
   #push(data: Uint8Array): void {
     this.#seal();
     this.#queue.push(data);
-    this.#pooled.push(false);
+    this.#blocks.push(null);
     this.#pending += data.length;
   }
 

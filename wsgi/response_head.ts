@@ -246,6 +246,8 @@ export class HeadCache {
 export class ServerLines {
   readonly #server: Uint8Array;
   #second = -1;
+  #fresh = false;
+  #ticking = false;
   #both: Uint8Array = new Uint8Array(0);
   #date: Uint8Array = new Uint8Array(0);
 
@@ -254,8 +256,33 @@ export class ServerLines {
     this.#server = latin1Bytes(`Server: ${software}\r\n`);
   }
 
+  /**
+   * Makes the next `write` read the clock again. Called once a second by the
+   * server (as hyper does), so that writes between two calls cost no clock
+   * read; until the first call, every write reads the clock.
+   */
+  stale(): void {
+    this.#ticking = true;
+    this.#fresh = false;
+  }
+
   /** Writes the Date line unless `facts.date`, and the Server line unless `facts.server`. */
   write(out: Output, facts: HeaderFacts): void {
+    if (this.#fresh) this.#put(out, facts);
+    else {
+      this.#refresh();
+      this.#fresh = this.#ticking;
+      this.#put(out, facts);
+    }
+  }
+
+  #put(out: Output, facts: HeaderFacts): void {
+    if (!facts.date && !facts.server) out.bytes(this.#both);
+    else if (!facts.date) out.bytes(this.#date);
+    else if (!facts.server) out.bytes(this.#server);
+  }
+
+  #refresh(): void {
     const second = Math.floor(Date.now() / 1000);
     if (second !== this.#second) {
       this.#second = second;
@@ -264,9 +291,6 @@ export class ServerLines {
       this.#both.set(this.#date);
       this.#both.set(this.#server, this.#date.length);
     }
-    if (!facts.date && !facts.server) out.bytes(this.#both);
-    else if (!facts.date) out.bytes(this.#date);
-    else if (!facts.server) out.bytes(this.#server);
   }
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
+import { Deadline, type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
 import type { App } from "./app.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import { PathInfoDispatcher, type Route } from "./dispatch.ts";
@@ -90,6 +90,7 @@ export class WSGIServer implements ConnectionHost {
   #closing = false;
   #accepting = false;
   #finished = Promise.withResolvers<void>();
+  readonly #dateTick: Deadline;
   #onError: (error: unknown, context: string) => void;
 
   /** Listens on `address` and prepares to serve `app` in `sched`. */
@@ -110,6 +111,10 @@ export class WSGIServer implements ConnectionHost {
     if (/[\r\n\0]/.test(software)) throw new TypeError("serve: software must not contain CR, LF or NUL");
     this.serverLine = `Server: ${software}\r\n`;
     this.lines = new ServerLines(software);
+    this.#dateTick = new Deadline(sched, () => {
+      this.lines.stale();
+      this.#dateTick.arm(1000);
+    });
     this.#listener = "path" in address ? Socket.listen({ path: address.path }) : Socket.listen({
       hostname: address.hostname ?? "127.0.0.1",
       port: address.port ?? 8000,
@@ -216,6 +221,8 @@ export class WSGIServer implements ConnectionHost {
       throw new Error("WSGIServer.serve: already serving; add srv.serve to the scheduler once");
     }
     this.#accepting = true;
+    // The Date line is read from the clock once a second, not once a response.
+    this.#dateTick.arm(1000);
     try {
       while (!this.#closing) {
         let socket: Socket;
@@ -239,6 +246,7 @@ export class WSGIServer implements ConnectionHost {
         connection.task = task;
       }
     } finally {
+      this.#dateTick.clear();
       this.#accepting = false;
       this.#closing = true;
       this.#checkFinished();

@@ -107,3 +107,27 @@ Deno.test("Output: many small pieces (a pipelined batch of answers) leave in one
   assert.equal(written.length, 40, "one write per output");
   for (const data of written) assert.equal(data.length, 40 * 120);
 });
+
+Deno.test("head: the Date line follows the clock (read once a second, not once a response)", async () => {
+  const app: App = (_environ, startResponse) => {
+    startResponse("200 OK", []);
+    return ["ok"];
+  };
+  const server = startServer(app);
+  try {
+    const dateOf = async () => {
+      const result = await exchange(server.port, GET_CLOSE);
+      return Date.parse(/\r\nDate: ([^\r]+)\r\n/.exec(result.text)![1]);
+    };
+    const first = await dateOf();
+    assert.ok(Math.abs(first - Date.now()) <= 2000, "close to now");
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const second = await dateOf();
+    assert.ok(
+      second - first >= 1000 && second - first <= 3000,
+      `moved on by about 2 s: ${second - first} ms`,
+    );
+  } finally {
+    await server.stop();
+  }
+});
