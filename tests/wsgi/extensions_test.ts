@@ -5,11 +5,14 @@
  */
 import assert from "node:assert/strict";
 import {
+  AddCoro,
+  Join,
   OperationTimeout,
   PublishSubscribeQueue,
   Queue,
   Signal,
   Sleep,
+  type Task,
   WaitForSignal,
 } from "../../core/mod.ts";
 import { relay } from "../../middleware/mod.ts";
@@ -412,5 +415,32 @@ Deno.test("extensions: wsgi.file_wrapper streams a file without the app touching
   } finally {
     await t.stop();
     await Deno.remove(path);
+  }
+});
+
+Deno.test("extensions: a helper called from a task the app started is an error saying where to call it", async () => {
+  let caught: unknown = null;
+  const t = startServer(async function* (environ, startResponse) {
+    const child: Task<unknown> = yield new AddCoro(function* () {
+      try {
+        environ.cogen.core.events.Sleep(1);
+      } catch (error) {
+        caught = error;
+      }
+    });
+    yield new Join(child);
+    startResponse("200 OK", TEXT);
+    yield "done";
+  });
+  try {
+    const response = await responseTo(t.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.equal(response.text, "done");
+    assert.ok(caught instanceof Error);
+    assert.match(
+      (caught as Error).message,
+      /environ\.cogen helpers record an operation on the request being served; call them from the app's own code/,
+    );
+  } finally {
+    await t.stop();
   }
 });
