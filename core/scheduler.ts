@@ -396,9 +396,11 @@ export class Scheduler {
     } finally {
       running = null;
     }
-    task.onStep ??= (result) => this.#afterAsyncStep(task, true, result);
-    task.onStepError ??= (error) => this.#afterAsyncStep(task, false, error);
-    promise.then(task.onStep, task.onStepError);
+    // Callbacks made per step, not kept on the task: a task parked on an operation holds none.
+    promise.then(
+      (result) => this.#afterAsyncStep(task, true, result),
+      (error) => this.#afterAsyncStep(task, false, error),
+    );
     // Give the step the microtasks it needs to reach its next yield: a step that does not really
     // wait then keeps its place in the run queue's order, as a sync step does. One that waits on
     // I/O lets the others go on after a few hops.

@@ -98,10 +98,6 @@ export class Task<R = unknown> {
   locals: Map<object, unknown> | null = null;
   /** @ignore Waiters of `Join`. */
   joiners: WaitList | null = null;
-  /** @ignore Bound once per async task: the callbacks of a step's promise. */
-  onStep: ((result: IteratorResult<unknown, unknown>) => void) | null = null;
-  /** @ignore */
-  onStepError: ((error: unknown) => void) | null = null;
 
   #done: PromiseWithResolvers<void> | null = null;
   #abort: AbortController | null = null;
@@ -171,7 +167,6 @@ export class Task<R = unknown> {
     this.gen = null;
     this.callers = null;
     this.locals = null;
-    this.onStep = this.onStepError = null;
     this.#done?.resolve();
     const joiners = this.joiners;
     if (joiners === null) return;

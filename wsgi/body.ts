@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import type { Socket } from "../core/mod.ts";
 import { ChunkedDecoder, type ParserLimits, type RequestHead } from "./http_parser.ts";
 
@@ -127,7 +128,7 @@ export class RequestBody {
         // What follows the line comes before anything read() set aside from a larger decoded chunk.
         const after = chunk.subarray(lf + 1);
         const kept = this.#leftover;
-        this.#leftover = kept.length === 0 ? after : concat([after, kept], after.length + kept.length);
+        this.#leftover = kept.length === 0 ? after : concatBytes([after, kept], after.length + kept.length);
         parts.push(chunk.subarray(0, lf + 1));
         length += lf + 1;
         break;
@@ -138,7 +139,7 @@ export class RequestBody {
         throw new Error(`readline: no line end within ${limit} bytes; raise the limit or read(n) instead`);
       }
     }
-    return concat(parts, length);
+    return concatBytes(parts, length);
   }
 
   /**
@@ -203,15 +204,4 @@ export class RequestBody {
     this.#leftover = leftover.subarray(max);
     return leftover.subarray(0, max);
   }
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

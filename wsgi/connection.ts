@@ -135,7 +135,8 @@ export class Connection implements BodyHost {
   #close = false;
   #continueSent = false;
   readonly #startResponse: StartResponse;
-  readonly #write: Write;
+  /** The `write` callable startResponse returns, made at the first call (a held long poll has none). */
+  #write: Write | null = null;
 
   /** Serves an accepted socket. */
   constructor(host: ConnectionHost, socket: Socket) {
@@ -143,7 +144,6 @@ export class Connection implements BodyHost {
     this.socket = socket;
     const conn = socket.conn;
     this.out = new Output(conn);
-    this.out.onProgress = () => this.#deadline.restart();
     const addr = conn.remoteAddr;
     // Responses leave whole, in as few writes as the server can make them: Nagle's wait for an ACK
     // would only delay the last piece of a pipelined batch (by the peer's delayed ACK, ~40 ms).
@@ -152,8 +152,8 @@ export class Connection implements BodyHost {
       ? { remoteAddr: addr.hostname, remotePort: String(addr.port) }
       : { remoteAddr: (addr as Deno.UnixAddr).path ?? "", remotePort: "" };
     this.#deadline = new Deadline(host.facts.sched, () => this.#onDeadline());
+    this.out.watchdog = this.#deadline;
     this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
-    this.#write = (chunk) => this.#onWrite(chunk);
   }
 
   /** The coroutine: requests one after another until the connection closes. */
@@ -567,7 +567,7 @@ export class Connection implements BodyHost {
     this.#status = status;
     this.#code = code;
     this.#noBody = this.#head!.method === "HEAD" || code === 204 || code === 304;
-    return this.#write;
+    return this.#write ??= (chunk) => this.#onWrite(chunk);
   }
 
   #onWrite(chunk: Chunk): void {

@@ -138,6 +138,18 @@ export interface ConnectionFacts {
 const WSGI_VERSION = [1, 0] as const;
 
 /**
+ * What every environ inherits: `cogen.signal`, read through a getter so that
+ * the `AbortSignal` is only made for an app that looks at it (most never do,
+ * and a held long poll would carry one each). It is not an own property:
+ * `{ ...environ }` leaves it out, `environ.cogen.signal` is the same signal.
+ */
+const ENVIRON_PROTO = {
+  get "cogen.signal"(): AbortSignal {
+    return (this as unknown as Environ).cogen.signal;
+  },
+};
+
+/**
  * Builds the environ of a request.
  *
  * @example
@@ -154,6 +166,7 @@ export function buildEnviron(
   httpConnection: unknown,
 ): Environ {
   const environ = {
+    __proto__: ENVIRON_PROTO,
     REQUEST_METHOD: head.method,
     SCRIPT_NAME: "",
     PATH_INFO: decodePath(head.path),
@@ -187,8 +200,7 @@ export function buildEnviron(
     "cogen.sched": server.sched,
     "cogen.http_connection": httpConnection,
     "cogen.headers": head.headers,
-    "cogen.signal": proxy.signal,
-  } as Environ;
+  } as unknown as Environ;
   const headers = head.headers;
   for (let i = 0; i < headers.length; i += 2) {
     const key = environKey(headers[i]);
@@ -222,8 +234,17 @@ function environKey(name: string): string {
   return key;
 }
 
-/** Sets AUTH_TYPE and REMOTE_USER from `Basic` credentials. */
-function basicAuth(environ: Environ, authorization: string): void {
+/**
+ * Sets `AUTH_TYPE` and `REMOTE_USER` from `Basic` credentials in an
+ * `Authorization` value (the password is not checked here); malformed
+ * credentials set nothing.
+ *
+ * @example
+ * ```ts ignore
+ * basicAuth(environ, "Basic " + btoa("ann:secret")); // environ.REMOTE_USER === "ann"
+ * ```
+ */
+export function basicAuth(environ: Environ, authorization: string): void {
   const space = authorization.indexOf(" ");
   if (space < 0 || authorization.slice(0, space).toLowerCase() !== "basic") return;
   try {

@@ -18,12 +18,14 @@ export { type BodyHost, RequestBody } from "./body.ts";
 export { Connection, type ConnectionHost, type ConnectionState } from "./connection.ts";
 export { PathInfoDispatcher, type Route } from "./dispatch.ts";
 export {
+  basicAuth,
   type ConnectionFacts,
   decodePath,
   type Environ,
   type ErrorStream,
   type ServerFacts,
 } from "./environ.ts";
+export { concatBytes } from "./bytes.ts";
 export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
 export { HttpError, STATUS_TEXT } from "./http_error.ts";
 export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";

@@ -43,8 +43,8 @@ export class Output {
   #pending = 0;
   #flushing: Promise<void> | null = null;
   #failed: unknown = null;
-  /** Called after each write that moved bytes (restarts a write timeout). */
-  onProgress: (() => void) | null = null;
+  /** Restarted after a write that moved bytes while more is left (a write timeout; a `Deadline`, say). */
+  watchdog: { restart(): void } | null = null;
 
   /** The output of `conn`. */
   constructor(conn: Deno.Conn) {
@@ -153,7 +153,7 @@ export class Output {
         while (written < piece.length) {
           written += await this.#conn.write(written === 0 ? piece : piece.subarray(written));
           // Progress restarts a write timeout: only worth a clock read when more is left to write.
-          if (written < piece.length || this.#queue.length > 0) this.onProgress?.();
+          if (written < piece.length || this.#queue.length > 0) this.watchdog?.restart();
         }
         this.#pending -= piece.length;
         if (block !== null && pool.length < 1024) pool.push(block);
