@@ -13,6 +13,7 @@ import {
   isPromiseLike,
   Operation,
   runningTask,
+  type Scheduler,
   type Socket,
   type Task,
 } from "../core/mod.ts";
@@ -124,7 +125,6 @@ export class Connection implements BodyHost {
   #code = 0;
   #known: KnownHead | null = null;
   #facts: HeaderFacts = NO_FACTS;
-  readonly #framing: Framing = { addContentLength: -1, chunked: false, close: false, keepAlive10: false };
   #committed = false;
   #held: Chunk | null = null;
   #heldLength = 0;
@@ -151,7 +151,7 @@ export class Connection implements BodyHost {
     this.facts = addr.transport === "tcp" || addr.transport === "udp"
       ? { remoteAddr: addr.hostname, remotePort: String(addr.port) }
       : { remoteAddr: (addr as Deno.UnixAddr).path ?? "", remotePort: "" };
-    this.#deadline = new Deadline(host.facts.sched, () => this.#onDeadline());
+    this.#deadline = new ConnectionDeadline(host.facts.sched, this);
     this.out.watchdog = this.#deadline;
     this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
   }
@@ -256,7 +256,8 @@ export class Connection implements BodyHost {
     this.#errorResponse(status, message, this.#host.parser.minor === 0 ? 0 : 1);
   }
 
-  #onDeadline(): void {
+  /** @ignore Its deadline passed: a late head gets 408; any other stall closes the connection. */
+  timedOut(): void {
     if (this.state === "head") {
       // A head that did not come in time: 408, then close.
       this.#errorResponse(408, "the request head did not arrive in time", 1);
@@ -630,7 +631,7 @@ export class Connection implements BodyHost {
   #commit(complete: boolean): void {
     const head = this.#head!;
     const facts = this.#facts;
-    const framing = this.#framing;
+    const framing = FRAMING;
     framing.addContentLength = -1;
     framing.chunked = false;
     const bodiless = this.#code === 204 || this.#code === 304;
@@ -828,6 +829,23 @@ const EXTENSIONS: Extensions = createExtensions(
   () => servingConnection().proxy ?? noRequest(),
   () => servingConnection().input ?? noRequest(),
 );
+
+/** A connection's deadline: calls its `timedOut` (a subclass, not a closure per connection). */
+class ConnectionDeadline extends Deadline {
+  readonly #connection: Connection;
+
+  constructor(sched: Scheduler, connection: Connection) {
+    super(sched);
+    this.#connection = connection;
+  }
+
+  protected override passed(): void {
+    this.#connection.timedOut();
+  }
+}
+
+/** How the response being committed is framed: filled and used within one synchronous `#commit`. */
+const FRAMING: Framing = { addContentLength: -1, chunked: false, close: false, keepAlive10: false };
 
 /** The app broke its own Content-Length. */
 class ContentLengthError extends Error {

@@ -73,3 +73,23 @@ Deno.test("Deadline: disarm stops it, restart re-arms for the last timeout, clea
   assert.equal(fired.length, 1);
   await finish();
 });
+
+Deno.test("Deadline: a subclass may override passed() instead of passing a function", async () => {
+  const h = harness();
+  const fired: number[] = [];
+  class Logged extends Deadline {
+    protected override passed(): void {
+      fired.push(h.clock.now());
+    }
+  }
+  const deadline = new Logged(h.sched);
+  h.sched.add(function* () {
+    yield new Sleep(1000);
+  });
+  const { done } = await start(h.sched);
+  deadline.arm(30);
+  h.clock.advance(30);
+  await settle();
+  assert.deepEqual(fired, [30]);
+  await finishClean(h, done);
+});

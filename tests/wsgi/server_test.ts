@@ -519,7 +519,12 @@ Deno.test("server: routes given as a list to serve() (PathInfoDispatcher)", asyn
 
 Deno.test("environ: cogen.signal is made on first use, aborted even when first looked at after the abort", async () => {
   const { CogenProxy } = await import("../../wsgi/proxy.ts");
-  const extensions = { core: {}, input: {}, call: () => "", yield: () => "" } as unknown as ConstructorParameters<
+  const extensions = {
+    core: {},
+    input: {},
+    call: () => "",
+    yield: () => "",
+  } as unknown as ConstructorParameters<
     typeof CogenProxy
   >[0];
   const early = new CogenProxy(extensions, -1);
