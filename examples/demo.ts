@@ -10,6 +10,7 @@
  * | `/signal?value=` | wakes `/wait`                                          |
  * | `/poll?client=`  | the chat's long poll (examples/chat.ts)                |
  * | `/say?name=`     | POST a chat message                                    |
+ * | `/static/`       | examples/public through the middleware suite (static.ts) |
  *
  * Run: `deno task start` (HOST and PORT from the environment, default
  * 127.0.0.1:8000).
@@ -21,6 +22,7 @@ import { createChatRoom } from "./chat.ts";
 import { echo } from "./echo.ts";
 import { hello } from "./hello.ts";
 import { serveExample } from "./serve_example.ts";
+import { PUBLIC, staticSite } from "./static.ts";
 import { signalApp, waitApp } from "./wait.ts";
 
 const INDEX = `cogen for Deno: the demo
@@ -31,6 +33,7 @@ GET  /wait                  waits up to a second for a signal (the seed's wait_a
 GET  /signal?value=hi       signals /wait
 GET  /poll?client=me        chat: waits for messages (long poll)
 POST /say?name=you          chat: says the request body
+GET  /static/               a folder served with the middleware suite (one log line per response)
 `;
 
 const index: App = (environ, startResponse) => {
@@ -50,6 +53,7 @@ const server = serveExample([
   ["/signal", signalApp],
   ["/poll", chat.poll],
   ["/say", chat.say],
+  ["/static", staticSite(PUBLIC)],
   ["/", index],
 ]);
 server.server.sched.add(chat.housekeeping);
