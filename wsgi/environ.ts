@@ -138,16 +138,62 @@ export interface ConnectionFacts {
 const WSGI_VERSION = [1, 0] as const;
 
 /**
- * What every environ inherits: `cogen.signal`, read through a getter so that
- * the `AbortSignal` is only made for an app that looks at it (most never do,
- * and a held long poll would carry one each). It is not an own property:
- * `{ ...environ }` leaves it out, `environ.cogen.signal` is the same signal.
+ * An environ as the server builds it: a class, so that V8 gives every
+ * instance the same shape with its fields in the object, and so that
+ * `cogen.signal` can be a getter on its prototype — the `AbortSignal` is
+ * then only made for an app that looks at it (most never do, and a held long
+ * poll would carry one each). It is not an own property: `{ ...environ }`
+ * leaves it out; `environ.cogen.signal` is the same signal.
  */
-const ENVIRON_PROTO = {
+class ServerEnviron {
+  [key: string]: unknown;
+  constructor(
+    head: RequestHead,
+    server: ServerFacts,
+    conn: ConnectionFacts,
+    input: Input,
+    proxy: CogenProxy,
+    httpConnection: unknown,
+  ) {
+    this.REQUEST_METHOD = head.method;
+    this.SCRIPT_NAME = "";
+    this.PATH_INFO = decodePath(head.path);
+    this.QUERY_STRING = head.query;
+    this.REQUEST_URI = head.target;
+    this.CONTENT_TYPE = head.contentType;
+    this.CONTENT_LENGTH = head.contentLength >= 0 ? String(head.contentLength) : "";
+    this.SERVER_NAME = server.serverName;
+    this.SERVER_PORT = server.serverPort;
+    this.SERVER_PROTOCOL = head.version;
+    this.SERVER_SOFTWARE = server.software;
+    this.ACTUAL_SERVER_PROTOCOL = "HTTP/1.1";
+    this.REMOTE_ADDR = conn.remoteAddr;
+    this.REMOTE_PORT = conn.remotePort;
+    this.AUTH_TYPE = "";
+    this.REMOTE_USER = "";
+    this["wsgi.version"] = WSGI_VERSION;
+    this["wsgi.url_scheme"] = "http";
+    this["wsgi.input"] = input;
+    this["wsgi.errors"] = errorStream;
+    this["wsgi.multithread"] = false;
+    this["wsgi.multiprocess"] = server.multiprocess;
+    this["wsgi.run_once"] = false;
+    this["wsgi.file_wrapper"] = server.fileWrapper;
+    this.cogen = proxy;
+    this["cogen.wsgi"] = proxy;
+    this["cogen.core"] = proxy.core;
+    this["cogen.input"] = proxy.input;
+    this["cogen.call"] = proxy.call;
+    this["cogen.yield"] = proxy.yield;
+    this["cogen.sched"] = server.sched;
+    this["cogen.http_connection"] = httpConnection;
+    this["cogen.headers"] = head.headers;
+  }
+
   get "cogen.signal"(): AbortSignal {
-    return (this as unknown as Environ).cogen.signal;
-  },
-};
+    return (this.cogen as CogenProxy).signal;
+  }
+}
 
 /**
  * Builds the environ of a request.
@@ -165,42 +211,7 @@ export function buildEnviron(
   proxy: CogenProxy,
   httpConnection: unknown,
 ): Environ {
-  const environ = {
-    __proto__: ENVIRON_PROTO,
-    REQUEST_METHOD: head.method,
-    SCRIPT_NAME: "",
-    PATH_INFO: decodePath(head.path),
-    QUERY_STRING: head.query,
-    REQUEST_URI: head.target,
-    CONTENT_TYPE: head.contentType,
-    CONTENT_LENGTH: head.contentLength >= 0 ? String(head.contentLength) : "",
-    SERVER_NAME: server.serverName,
-    SERVER_PORT: server.serverPort,
-    SERVER_PROTOCOL: head.version,
-    SERVER_SOFTWARE: server.software,
-    ACTUAL_SERVER_PROTOCOL: "HTTP/1.1",
-    REMOTE_ADDR: conn.remoteAddr,
-    REMOTE_PORT: conn.remotePort,
-    AUTH_TYPE: "",
-    REMOTE_USER: "",
-    "wsgi.version": WSGI_VERSION,
-    "wsgi.url_scheme": "http",
-    "wsgi.input": input,
-    "wsgi.errors": errorStream,
-    "wsgi.multithread": false,
-    "wsgi.multiprocess": server.multiprocess,
-    "wsgi.run_once": false,
-    "wsgi.file_wrapper": server.fileWrapper,
-    cogen: proxy,
-    "cogen.wsgi": proxy,
-    "cogen.core": proxy.core,
-    "cogen.input": proxy.input,
-    "cogen.call": proxy.call,
-    "cogen.yield": proxy.yield,
-    "cogen.sched": server.sched,
-    "cogen.http_connection": httpConnection,
-    "cogen.headers": head.headers,
-  } as unknown as Environ;
+  const environ = new ServerEnviron(head, server, conn, input, proxy, httpConnection) as unknown as Environ;
   const headers = head.headers;
   for (let i = 0; i < headers.length; i += 2) {
     const key = environKey(headers[i]);
