@@ -15,8 +15,8 @@ import { accessLog, compose, compress, errorPages, staticFiles, validator } from
 import type { App } from "../wsgi/mod.ts";
 import { serveExample } from "./serve_example.ts";
 
-/** The folder `app` serves when none is given. */
-export const PUBLIC = new URL("./public/", import.meta.url).pathname;
+/** The folder `app` serves when none is given (decoded: a checkout path may hold a space, `%20` in a URL). */
+export const PUBLIC = decodeURIComponent(new URL("./public/", import.meta.url).pathname);
 
 /** What is not a file: an empty 404, for `errorPages` to dress (as HTML, or JSON by `Accept`). */
 const notFound: App = (_environ, startResponse) => {

@@ -82,7 +82,9 @@ type Coding = "gzip" | "deflate";
  *   `Accept-Encoding` accepts neither gzip nor deflate (`gzip;q=0`), or
  *   prefers `identity`. An entry that does not parse (`gzip;q=abc`,
  *   `;;;,=q`) counts as absent;
- * - 204, 206 and 304 responses, and any with `Content-Range`;
+ * - 204, 206 and 304 responses, and any with `Content-Range`; a 304 of a
+ *   type that could be compressed still gets its `ETag` made weak, as the
+ *   compressed 200 has it (RFC 9110 §15.4.5);
  * - responses with `Content-Encoding` already, or `Cache-Control:
  *   no-transform`, or no `Content-Type`, or one not in `types`;
  * - bodies under `threshold` bytes: by the app's `Content-Length` when it
@@ -231,6 +233,8 @@ class ResponseState {
     const length = facts.length >= 0 ? facts.length : size;
     const compressing = facts.compressible && (length < 0 || length >= this.#settings.threshold);
     if (compressing) out = encodedHeaders(out, this.#coding);
+    // RFC 9110 §15.4.5: a 304 carries the ETag its 200 would have had, made weak when compressed.
+    else if (facts.varies && Number.parseInt(status, 10) === 304) out = weakened(out);
     this.write = this.#startResponse(status, out, excInfo);
     if (compressing) this.encoder = new Encoder(this.#coding);
   }
@@ -296,12 +300,11 @@ async function* stream(
     if (response.encoder !== null) yield* pieces(await response.encoder.finish());
     finished = true;
   } finally {
+    // The relay calls the result's close() (PEP 3333; a file_wrapper closes its file) as it ends.
     if (!finished) {
       response.encoder?.abort();
       await inner.return();
     }
-    // PEP 3333: the middleware calls close() of the result it consumed (a file_wrapper closes its file).
-    await (result as { close?: () => unknown }).close?.();
   }
 }
 
@@ -508,14 +511,20 @@ function withVary(headers: [string, string][]): [string, string][] {
 /** The headers of the compressed response. */
 function encodedHeaders(headers: [string, string][], coding: Coding): [string, string][] {
   const out: [string, string][] = [];
-  for (const [name, value] of headers) {
+  for (const [name, value] of weakened(headers)) {
     const lower = name.toLowerCase();
     if (lower === "content-length" || lower === "accept-ranges") continue;
-    if (lower === "etag" && value.startsWith('"')) out.push([name, `W/${value}`]);
-    else out.push([name, value]);
+    out.push([name, value]);
   }
   out.push(["Content-Encoding", coding]);
   return out;
+}
+
+/** `headers` with a strong `ETag` made weak: compressed bytes differ from the app's. */
+function weakened(headers: [string, string][]): [string, string][] {
+  return headers.map(([name, value]) =>
+    name.toLowerCase() === "etag" && value.startsWith('"') ? [name, `W/${value}`] : [name, value]
+  );
 }
 
 /** A `token` of RFC 9110 §5.6.2. */

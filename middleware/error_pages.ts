@@ -93,19 +93,20 @@ export interface ErrorPagesOptions {
  * with an empty body (no body bytes, no `Content-Length` other than 0), the
  * body becomes an HTML page naming the status — or JSON
  * (`{"status":404,"reason":"Not Found"}`) when the `Accept` header prefers
- * `application/json` to `text/html`; the app's other header fields (`Allow`,
- * `WWW-Authenticate`, `Retry-After`…) are kept, its `Content-Type`,
- * `Content-Length` and `Content-Encoding` replaced. When the app throws
- * before its response started (no body byte sent), the answer is a 500 page
- * (or the status of an `HttpError`) with only the page's fields, and the
- * error goes to `onError`; after that, the error goes on to the server,
- * which cuts the response short.
+ * `application/json` to `text/html`, so `Accept` is added to its `Vary`; the
+ * app's other header fields (`Allow`, `WWW-Authenticate`, `Retry-After`…) are
+ * kept, its `Content-Type`, `Content-Length` and `Content-Encoding`
+ * replaced. When the app throws before its response started (no body byte
+ * sent), the answer is a 500 page (or the status of an `HttpError`) with only
+ * the page's fields, and the error goes to `onError`; after that, the error
+ * goes on to the server, which cuts the response short.
  *
  * Streaming: an error status is held (not given to the server) until the
  * app's first non-empty chunk or its end — the approach of
  * `LazyStartResponseMiddleware` — and the body is never collected; empty
  * chunks and operations pass through at the point they arrive. Other
- * statuses go to the server at once.
+ * statuses go to the server at once; so does an error status that replaces
+ * (with `excInfo`) one the server has, before the server sends that one.
  *
  * Only the app's answers get pages: the errors the server produces itself
  * (400, 408, 413, 414, 431, 501, 505 for requests it cannot parse) never
@@ -228,6 +229,10 @@ async function* withPages(
       if ((typeof item === "string" || item instanceof Uint8Array) && item.length > 0) {
         release();
         bodySent = true;
+      } else if (serverWrite !== null) {
+        // The server has the app's first status and sends it at an empty chunk or an operation:
+        // the error status that replaced it goes first (no page then: the head is out).
+        release();
       }
       return item;
     });
@@ -252,7 +257,7 @@ async function* withPages(
     const page = pageFor({ status, reason, error, debug: settings.debug, environ }, settings);
     // With excInfo: if the head has gone out already (an empty chunk after a success status),
     // the server rethrows the error and cuts the response, as it would have without this middleware.
-    startResponse(`${status} ${reason}`, page.headers, error);
+    startResponse(`${status} ${reason}`, withVaryAccept(page.headers), error);
     settings.onError(error, environ);
     yield page.body;
     return;
@@ -268,13 +273,25 @@ async function* withPages(
     const reason = status.slice(4).trim() || (REASONS[code] ?? "Error");
     const page = pageFor({ status: code, reason, error: null, debug: settings.debug, environ }, settings);
     const kept = headers.filter(([name]) => !REPLACED.has(name.toLowerCase()));
-    startResponse(status, [...kept, ...page.headers], excInfo);
+    startResponse(status, withVaryAccept([...kept, ...page.headers]), excInfo);
     yield page.body;
   }
 }
 
 /** Fields of the app that describe the body it did not send. */
 const REPLACED = new Set(["content-type", "content-length", "content-encoding"]);
+
+/** `headers` with `Accept` in their Vary (the page is HTML or JSON by it), appended to the app's. */
+function withVaryAccept(headers: [string, string][]): [string, string][] {
+  const at = headers.findIndex(([name]) => name.toLowerCase() === "vary");
+  if (at < 0) return [...headers, ["Vary", "Accept"]];
+  const [name, value] = headers[at];
+  const tokens = value.split(",").map((token) => token.trim().toLowerCase());
+  if (tokens.includes("*") || tokens.includes("accept")) return headers;
+  const out = headers.slice();
+  out[at] = [name, value.trim() === "" ? "Accept" : `${value}, Accept`];
+  return out;
+}
 
 function isErrorStatus(status: unknown): boolean {
   return typeof status === "string" && /^[45]\d\d( |$)/.test(status);

@@ -30,8 +30,10 @@ export type FetchHandler = (request: Request, info: Deno.ServeHandlerInfo) => Re
  * hop-by-hop fields such as `Connection` dropped: the server manages the
  * connection),
  * then its body read chunk by chunk, each read an operation — so a
- * server-sent event stream reaches the client event by event. When the client
- * leaves, the response body is cancelled.
+ * server-sent event stream reaches the client event by event. For HEAD, the
+ * body is read only as far as it is in memory (for GET's framing), then
+ * cancelled; a 204, 205 or 304's is cancelled unread. When the client leaves,
+ * the response body is cancelled.
  *
  * @example
  * ```ts
@@ -98,7 +100,13 @@ export function fromFetchHandler(handler: FetchHandler): App {
         `${response.status} ${response.statusText || STATUS_TEXT[response.status] || "Unknown"}`,
         responseHeaders(response.headers),
       );
-      if (response.body !== null) {
+      const status = response.status;
+      if (status === 204 || status === 205 || status === 304) {
+        cancelBody(response, new DOMException(`a ${status} response has no body`, "AbortError"));
+      } else if (response.body !== null && method === "HEAD") {
+        reader = response.body.getReader();
+        yield* headBody(reader);
+      } else if (response.body !== null) {
         reader = response.body.getReader();
         for (;;) {
           const next = reader.read();
@@ -129,6 +137,25 @@ export function fromFetchHandler(handler: FetchHandler): App {
       }
     }
   };
+}
+
+/**
+ * The body of a response to HEAD, which is not sent: what it holds in memory
+ * is read, for the server to frame the head as GET's (one chunk, then the
+ * end: a Content-Length), then it is cancelled — a stream still producing
+ * (an endless event stream) is never waited on.
+ */
+async function* headBody(reader: ReadableStreamDefaultReader<unknown>): AsyncGenerator<Chunk, void> {
+  // From a second chunk on, GET's head is chunked whatever follows.
+  for (let reads = 0; reads < 2; reads++) {
+    const step = await Promise.race([reader.read(), afterHops(READ_HOPS)]);
+    if (step === PENDING) break;
+    if (step.done) return;
+    const chunk = bodyChunk(step.value);
+    if (chunk.length > 0) yield chunk;
+  }
+  yield ""; // the head goes out without a Content-Length for what was read, as GET's would
+  reader.cancel(new DOMException("a response to HEAD has no body", "AbortError")).catch(() => {});
 }
 
 /** What {@linkcode afterHops} resolves with. */

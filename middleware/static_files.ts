@@ -70,7 +70,8 @@ const SEP = Deno.build.os === "windows" ? "\\" : "/";
  * - **Conditional requests** (RFC 9110 §13.2.2 order): `If-Match` or else
  *   `If-Unmodified-Since` failing → 412; `If-None-Match` (weak comparison;
  *   it takes precedence over `If-Modified-Since`) or else
- *   `If-Modified-Since` → 304.
+ *   `If-Modified-Since` → 304. A date that is not an HTTP-date (IMF-fixdate,
+ *   RFC 850 or asctime) is ignored, with its condition.
  * - **Ranges** (GET): one `bytes=a-b`, `a-` or `-n` → 206 with
  *   `Content-Range`; a first byte past the end, or `-0` → 416 with
  *   Content-Range: bytes &#42;/size. A Range header that does not parse
@@ -365,10 +366,24 @@ function etagMatches(field: string, etag: string | null, strong: boolean): boole
   return false;
 }
 
-/** An HTTP-date as ms since the epoch; `null` when absent or not a date (the condition is then ignored). */
+/** The three forms of an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, RFC 850, asctime (always GMT). */
+const IMF_FIXDATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/;
+const RFC_850 =
+  /^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \d\d-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d\d \d\d:\d\d:\d\d GMT$/;
+const ASCTIME =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d \d{4}$/;
+
+/**
+ * An HTTP-date as ms since the epoch; `null` when absent or not an HTTP-date
+ * (`Date.parse` takes "0" or "2020" too), so the condition is ignored (RFC 9110 §13.1.3).
+ */
 function parseDate(value: string | undefined): number | null {
   if (value === undefined) return null;
-  const ms = Date.parse(value);
+  const v = value.trim();
+  let ms = NaN;
+  if (IMF_FIXDATE.test(v) || RFC_850.test(v)) ms = Date.parse(v);
+  else if (ASCTIME.test(v)) ms = Date.parse(`${v} GMT`); // without a zone, Date.parse would take local time
   return Number.isNaN(ms) ? null : ms;
 }
 

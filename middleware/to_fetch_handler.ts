@@ -377,7 +377,8 @@ class FetchExchange {
     this.#reason = status.slice(4);
     this.#headers = fields;
     this.#declared = declared;
-    this.#noBody = this.#code === 204 || this.#code === 304;
+    // As on our server: no body goes out, so a Content-Length the app gave is not owed.
+    this.#noBody = this.#request.method === "HEAD" || nullBodyStatus(code);
     return this.#write;
   }
 
@@ -432,9 +433,9 @@ class FetchExchange {
   #commit(complete: boolean): void {
     const held = this.#held;
     this.#held = null;
-    this.#committed = true;
     let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
-    if (this.#noBody) body = null;
+    // A HEAD keeps its body: Deno.serve takes the length from it and sends none of it (a stream it cancels).
+    if (nullBodyStatus(this.#code)) body = null;
     else if (complete) body = held;
     else {
       body = new ReadableStream<Uint8Array>({
@@ -450,14 +451,22 @@ class FetchExchange {
       }, { highWaterMark: HIGH_WATER, size: (chunk) => chunk.byteLength });
       if (held !== null) this.#controller!.enqueue(held);
     }
-    this.response.resolve(
+    let response: Response;
+    try {
       // (An app's Uint8Array is typed over any ArrayBufferLike; Response takes it as bytes all the same.)
-      new Response(body as BodyInit | null, {
+      response = new Response(body as BodyInit | null, {
         status: this.#code,
         statusText: this.#reason,
         headers: this.#headers!,
-      }),
-    );
+      });
+    } catch (error) {
+      // Still uncommitted: a 500 settles the response (never left pending, never thrown from a timer).
+      this.#controller = null;
+      this.#failed(error);
+      return;
+    }
+    this.#committed = true;
+    this.response.resolve(response);
   }
 
   /** An array is sent as is: as one chunk, so the response gets a Content-Length when the app gave none. */
@@ -566,6 +575,11 @@ function statusCode(status: unknown): number {
     if ((c < 0x20 && c !== 9) || c === 0x7f || c > 0xff) return -1;
   }
   return code;
+}
+
+/** Whether a response with `code` has no body, whatever the request (a `Response` refuses one). */
+function nullBodyStatus(code: number): boolean {
+  return code === 204 || code === 205 || code === 304;
 }
 
 /** Closes a body stream unless it is closed or cancelled already. */
@@ -739,8 +753,11 @@ function fetchEnviron(
     // dashed twin (a spoofing path through proxies), so it is left out, as our server does.
     if (name === "content-type" || name === "content-length" || name.includes("_")) continue;
     const key = `HTTP_${name.toUpperCase().replaceAll("-", "_")}`;
+    // Headers joins repeated Cookie fields with ", "; our server joins them with "; " (RFC 6265 §5.4).
+    // A cookie holds no comma (RFC 6265 §4.1.1), so each ", " is such a join.
+    const value = name === "cookie" ? flat[i + 1].replaceAll(", ", "; ") : flat[i + 1];
     const previous = environ[key] as string | undefined;
-    environ[key] = previous === undefined ? flat[i + 1] : `${previous}, ${flat[i + 1]}`;
+    environ[key] = previous === undefined ? value : `${previous}, ${value}`;
   }
   const authorization = environ.HTTP_AUTHORIZATION;
   if (authorization !== undefined) basicAuth(environ, authorization);

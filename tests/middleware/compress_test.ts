@@ -204,7 +204,7 @@ Deno.test("compress: what is sent as it is: byte for byte the app's response, pl
   }
 });
 
-Deno.test("compress: 204 and 304 pass untouched (a 304 gets the Vary its 200 would have)", async () => {
+Deno.test("compress: 204 and 304 pass uncompressed (a 304 gets the Vary and the weak ETag its 200 would have)", async () => {
   const noContent: App = (_environ, startResponse) => {
     startResponse("204 No Content", [["Content-Type", "text/plain"]]);
     return [];
@@ -224,7 +224,7 @@ Deno.test("compress: 204 and 304 pass untouched (a 304 gets the Vary its 200 wou
     const response = await get(t.port, ["Accept-Encoding: gzip"]);
     assert.equal(
       normalizeDate(response.raw),
-      'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nVary: Accept-Encoding\r\nDate: <date>\r\nServer: cogen-deno/0.1.0\r\nConnection: close\r\n\r\n',
+      'HTTP/1.1 304 Not Modified\r\nETag: W/"v1"\r\nVary: Accept-Encoding\r\nDate: <date>\r\nServer: cogen-deno/0.1.0\r\nConnection: close\r\n\r\n',
     );
   });
 });
@@ -303,6 +303,42 @@ Deno.test("compress: without Content-Length, the chunks are held until the thres
     assert.equal(header(response, "content-encoding"), "gzip");
     assert.equal(await decompress(response.body, "gzip"), "é".repeat(600));
   });
+});
+
+Deno.test("compress: the app's close() is called once, compressed or not, streamed or passed on untouched", async () => {
+  let closed = 0;
+  const close = () => {
+    closed++;
+  };
+  const generated = (parts: string[]): App => (_environ, startResponse) => {
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    return Object.assign(
+      (function* () {
+        yield* parts;
+      })(),
+      { close },
+    );
+  };
+  const array = (type: string): App => (_environ, startResponse) => {
+    startResponse("200 OK", [["Content-Type", type], ["Content-Length", String(TEXT.length)]]);
+    return Object.assign([TEXT], { close });
+  };
+  const cases: [string, App, string | undefined][] = [
+    ["a compressed stream", generated([TEXT, "end"]), "gzip"],
+    ["a small stream, sent as is", generated(["small"]), undefined],
+    ["a compressed array", array("text/plain"), "gzip"],
+    ["an array passed on untouched", array("image/png"), undefined],
+  ];
+  for (const [what, app, coding] of cases) {
+    closed = 0;
+    await withServer(compress(app), async (t) => {
+      const response = await get(t.port, ["Accept-Encoding: gzip"]);
+      assert.equal(response.status, 200, what);
+      assert.equal(header(response, "content-encoding"), coding, what);
+      await until(() => closed > 0, 2000, `close() for ${what}`);
+    });
+    assert.equal(closed, 1, what);
+  }
 });
 
 // ---- operations, write() ----
@@ -481,14 +517,20 @@ Deno.test("compress over staticFiles: text compressed, images sent by the server
       assert.equal(header(headResponse, "content-length"), String(big.length));
       assert.equal(header(headResponse, "vary"), "Accept-Encoding");
 
+      // RFC 9110 §15.4.5: the 304 carries the ETag the (compressed) 200 had; without gzip, the strong one.
       const etag = header(headResponse, "etag")!;
+      assert.equal(header(text, "etag"), `W/${etag}`);
       const notModified = await get(
         t.port,
         ["Accept-Encoding: gzip", `If-None-Match: W/${etag}`],
         "/big.txt",
       );
       assert.equal(notModified.status, 304);
+      assert.equal(header(notModified, "etag"), `W/${etag}`);
       assert.equal(header(notModified, "vary"), "Accept-Encoding");
+      const identity = await get(t.port, [`If-None-Match: ${etag}`], "/big.txt");
+      assert.equal(identity.status, 304);
+      assert.equal(header(identity, "etag"), etag);
     });
   } finally {
     await Deno.remove(root, { recursive: true });

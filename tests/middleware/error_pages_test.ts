@@ -73,10 +73,11 @@ function bodiless(status: string, headers: [string, string][] = []): App {
   };
 }
 
-/** The expected response bytes of a page. */
+/** The expected response bytes of a page (`Vary: Accept` after its fields unless the app's fields have a Vary). */
 function pageResponse(status: string, type: string, body: string, fields = ""): string {
   const length = new TextEncoder().encode(body).length;
-  return `HTTP/1.1 ${status}\r\n${fields}Content-Type: ${type}\r\nContent-Length: ${length}\r\n${DS}` +
+  const vary = /^Vary:/im.test(fields) ? "" : "Vary: Accept\r\n";
+  return `HTTP/1.1 ${status}\r\n${fields}Content-Type: ${type}\r\nContent-Length: ${length}\r\n${vary}${DS}` +
     `Connection: close\r\n\r\n${body}`;
 }
 
@@ -130,6 +131,37 @@ Deno.test("errorPages: JSON when Accept prefers application/json to text/html", 
       `Accept: ${accept}`,
     );
   }
+});
+
+Deno.test("errorPages: the page varies by Accept: Vary: Accept is added, or appended to the app's Vary", async () => {
+  const cases: [string, string][] = [
+    ["Accept-Encoding", "Accept-Encoding, Accept"],
+    ["accept", "accept"],
+    ["*", "*"],
+  ];
+  for (const [vary, expected] of cases) {
+    const { response } = await paged(
+      bodiless("404 Not Found", [["Vary", vary]]),
+      request("/", "application/json"),
+    );
+    assert.equal(
+      normalizeDate(response.raw),
+      pageResponse(
+        "404 Not Found",
+        "application/json",
+        '{"status":404,"reason":"Not Found"}',
+        `Vary: ${expected}\r\n`,
+      ),
+    );
+  }
+  // A thrown error's page has only the page's fields, Vary among them.
+  const thrown = await paged(() => {
+    throw new Error("boom");
+  }, request());
+  assert.equal(
+    normalizeDate(thrown.response.raw),
+    pageResponse("500 Internal Server Error", "text/html; charset=utf-8", html("500 Internal Server Error")),
+  );
 });
 
 Deno.test("errorPages: the app's reason phrase is kept and escaped; a missing one is the standard one", async () => {
@@ -314,6 +346,36 @@ Deno.test("errorPages: startResponse rules still hold: again only with excInfo",
     String(twice.reported[0]),
     "Error: startResponse: called a second time without excInfo; pass the error being handled as the third argument",
   );
+});
+
+Deno.test("errorPages: an error status after a success status the server has goes to the server before it sends a head", async () => {
+  // The server has the 200; the 500 replaces it there before the "" that makes the server send its head.
+  const replaced = (body: string): App =>
+    function* (_environ, startResponse) {
+      startResponse("200 OK", TEXT);
+      try {
+        throw new Error("halfway");
+      } catch (error) {
+        startResponse("500 Internal Server Error", TEXT, error);
+      }
+      yield "";
+      if (body !== "") yield body;
+    };
+  const withBody = await paged(replaced("oops"), request());
+  assert.equal(
+    normalizeDate(withBody.response.raw),
+    `HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n` +
+      "Connection: close\r\n\r\n4\r\noops\r\n0\r\n\r\n",
+  );
+  // No body: the head went out at the "", so no page can follow; the 500 is sent as the app left it.
+  const empty = await paged(replaced(""), request());
+  assert.equal(
+    normalizeDate(empty.response.raw),
+    `HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n` +
+      "Connection: close\r\n\r\n0\r\n\r\n",
+  );
+  assert.deepEqual([...withBody.reported, ...empty.reported], []);
+  assert.deepEqual([...withBody.logged, ...empty.logged], []);
 });
 
 Deno.test("errorPages: the default onError writes the stack to wsgi.errors", async () => {

@@ -7,10 +7,22 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { Await, Scheduler, Signal, Sleep, WaitForSignal } from "../../core/mod.ts";
-import { fromFetchHandler, toFetchHandler, validator } from "../../middleware/mod.ts";
+import { fromFetchHandler, staticFiles, toFetchHandler, validator } from "../../middleware/mod.ts";
 import type { App, Environ, Route, StartResponse } from "../../wsgi/mod.ts";
 import { signal, stats, wait } from "../../examples/longpoll.ts";
-import { Client, deferred, delay, headerAll, HOST, responseTo, startServer, until } from "../http.ts";
+import {
+  Client,
+  deferred,
+  delay,
+  header,
+  headerAll,
+  HOST,
+  normalizeDate,
+  responseTo,
+  SOFTWARE,
+  startServer,
+  until,
+} from "../http.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 const LONGPOLL: Route[] = [["/wait", wait], ["/signal", signal], ["/stats", stats]];
@@ -281,6 +293,49 @@ Deno.test("fromFetchHandler + Hono keeps the app protocol (validator): JSON, a P
     assert.equal(await events.text(), "event: hello\ndata: first\n\ndata: second\nid: 2\n\n");
     assert.deepEqual(t.errors, []);
   } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("fromFetchHandler: HEAD cancels a body that streams forever; the keep-alive connection serves on", async () => {
+  let cancelled: unknown = null;
+  const handler = (request: Request) => {
+    if (new URL(request.url).pathname === "/plain") return new Response("plain");
+    // An event stream that never ends: one event now, then nothing.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("data: first\n\n"));
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    return new Response(body, { headers: { "Content-Type": "text/event-stream" } });
+  };
+  const t = startServer(fromFetchHandler(handler));
+  const client = await Client.connect(t.port);
+  try {
+    assert.ok(await client.write("HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const head = await client.response("HEAD");
+    assert.equal(
+      normalizeDate(head.raw),
+      "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nDate: <date>\r\n" +
+        `Server: ${SOFTWARE}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    await until(() => cancelled !== null, 2000, "the body to be cancelled");
+    // A body in memory is read: the HEAD gets the Content-Length its GET would.
+    assert.ok(await client.write("HEAD /plain HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const plain = await client.response("HEAD");
+    assert.equal(plain.status, 200);
+    assert.equal(header(plain, "content-length"), "5");
+    assert.equal(plain.body, "");
+    assert.ok(await client.write("GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const next = await client.response();
+    assert.equal(next.status, 200);
+    assert.equal(next.body, "plain");
+    assert.deepEqual(t.errors, []);
+  } finally {
+    await client.close();
     await t.stop();
   }
 });
@@ -743,6 +798,102 @@ Deno.test("toFetchHandler(fromFetchHandler(hono.fetch)) on Deno.serve answers as
     assert.deepEqual(await user.json(), { id: "7" });
     const events = await d.fetch(`/events`);
     assert.equal(await events.text(), "event: hello\ndata: first\n\ndata: second\nid: 2\n\n");
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("toFetchHandler: HEAD with the app's Content-Length and no body is a 200 with that length", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${root}/a.txt`, "hello, world\n");
+  const errors: unknown[] = [];
+  const files = toFetchHandler(staticFiles(root), { onError: (error) => errors.push(error) });
+  const routes: Route[] = [
+    ["/declared", function* (_environ, startResponse) {
+      startResponse("200 OK", [...TEXT, ["Content-Length", "42"]]);
+      yield new Sleep(1); // the head is made before the end
+    }],
+    ["/undeclared", (_environ, startResponse) => {
+      startResponse("200 OK", TEXT);
+      return ["hello"];
+    }],
+  ];
+  const apps = toFetchHandler(routes, { onError: (error) => errors.push(error) });
+  const d = startDeno((request) =>
+    new URL(request.url).pathname === "/a.txt" ? files(request) : apps(request)
+  );
+  try {
+    const port = Number(new URL(d.base).port);
+    const cases: [string, string][] = [["/a.txt", "13"], ["/declared", "42"], ["/undeclared", "5"]];
+    for (const [path, length] of cases) {
+      const response = await responseTo(
+        port,
+        `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        {
+          method: "HEAD",
+        },
+      );
+      assert.equal(response.status, 200, path);
+      assert.equal(header(response, "content-length"), length, path);
+      assert.equal(response.body, "", path);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await d.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("toFetchHandler: a 205 with a body is a 205 without one, whenever its head is made", async () => {
+  const errors: unknown[] = [];
+  const routes: Route[] = [
+    // The head is made at the end, with the chunk held for a Content-Length.
+    ["/at-end", function* (_environ, startResponse) {
+      startResponse("205 Reset Content", TEXT);
+      yield "dropped";
+    }],
+    // The head is made by a timer while the app awaits, the chunk held.
+    ["/while-awaiting", async function* (_environ, startResponse) {
+      startResponse("205 Reset Content", TEXT);
+      yield "dropped";
+      await delay(20);
+    }],
+  ];
+  const d = startDeno(toFetchHandler(routes, { onError: (error) => errors.push(error) }));
+  try {
+    const port = Number(new URL(d.base).port);
+    for (const path of ["/at-end", "/while-awaiting"]) {
+      const response = await responseTo(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.equal(response.status, 205, path);
+      assert.equal(response.body, "", path);
+      assert.equal(header(response, "content-type"), "text/plain", path);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await d.stop();
+  }
+});
+
+Deno.test("toFetchHandler: repeated Cookie fields join with ; in HTTP_COOKIE, as on our server", async () => {
+  const cookies: unknown[] = [];
+  const handler = toFetchHandler((environ, startResponse) => {
+    cookies.push(environ.HTTP_COOKIE);
+    startResponse("200 OK", TEXT);
+    return ["ok"];
+  });
+  const d = startDeno(handler);
+  try {
+    // Deno.serve joins them itself.
+    const response = await responseTo(
+      Number(new URL(d.base).port),
+      "GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1; b=2\r\nCookie: c=3\r\nConnection: close\r\n\r\n",
+    );
+    assert.equal(response.body, "ok");
+    // Other hosts build their Request with Headers, which join them with ", ".
+    const request = new Request("http://x/", { headers: [["Cookie", "a=1; b=2"], ["Cookie", "c=3"]] });
+    assert.equal(request.headers.get("cookie"), "a=1; b=2, c=3");
+    assert.equal(await (await handler(request)).text(), "ok");
+    assert.deepEqual(cookies, ["a=1; b=2; c=3", "a=1; b=2; c=3"]);
   } finally {
     await d.stop();
   }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { accessLog, compress, validator } from "../../middleware/mod.ts";
 import { signalApp, waitApp } from "../../examples/wait.ts";
-import { staticSite } from "../../examples/static.ts";
+import { PUBLIC, staticSite } from "../../examples/static.ts";
 import {
   chunkedSoFar,
   Client,
@@ -72,7 +72,7 @@ Deno.test("stack: accessLog(compress(validator(waitApp))) waits, streams gzip, a
 Deno.test("examples/static.ts: a small page as is (Vary set), a 304 for its ETag, an error page for a missing file", async () => {
   const lines: string[] = [];
   const t = startServer(
-    staticSite(new URL("../../examples/public/", import.meta.url).pathname, (l) => lines.push(l)),
+    staticSite(PUBLIC, (l) => lines.push(l)),
   );
   try {
     const page = await responseTo(
@@ -105,5 +105,22 @@ Deno.test("examples/static.ts: a small page as is (Vary set), a 304 for its ETag
     assert.match(lines[2], /"GET \/missing\.html HTTP\/1\.1" 404 \d+ "-" "-"$/);
   } finally {
     await t.stop();
+  }
+});
+
+Deno.test("examples/static.ts: PUBLIC is the folder's path, also from a checkout whose path has a space", async () => {
+  assert.ok(Deno.statSync(PUBLIC).isDirectory, PUBLIC);
+  // The same module seen through a folder named with a space: its URL holds %20, its path must not.
+  const parent = await Deno.makeTempDir();
+  const checkout = `${parent}/a checkout`;
+  await Deno.symlink(new URL("../..", import.meta.url).pathname, checkout);
+  try {
+    const url = new URL("examples/static.ts", `file://${encodeURI(checkout)}/`).href;
+    assert.match(url, /a%20checkout/);
+    const module = await import(url);
+    assert.equal(module.PUBLIC, `${checkout}/examples/public/`);
+    assert.ok(Deno.statSync(module.PUBLIC).isDirectory, module.PUBLIC);
+  } finally {
+    await Deno.remove(parent, { recursive: true });
   }
 });

@@ -261,6 +261,14 @@ Deno.test("staticFiles: If-None-Match and If-Modified-Since give 304; If-None-Ma
       [["If-Modified-Since: Wed, 01 Jan 2025 00:00:00 GMT"], notModified],
       [["If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT"], ok],
       [["If-Modified-Since: not a date"], ok],
+      // The other two forms of an HTTP-date (RFC 9110 §5.6.7); asctime is GMT too.
+      [["If-Modified-Since: Wednesday, 01-Jan-25 00:00:00 GMT"], notModified],
+      [["If-Modified-Since: Tue Jan  2 03:04:05 2024"], notModified],
+      [["If-Modified-Since: Mon Jan  1 00:00:00 2024"], ok],
+      // Dates Date.parse takes but HTTP does not: ignored (RFC 9110 §13.1.3).
+      [["If-Modified-Since: 2025"], ok],
+      [["If-Modified-Since: 2025-01-01T00:00:00Z"], ok],
+      [["If-Modified-Since: wed, 01 jan 2025 00:00:00 gmt"], ok],
     ];
     for (const [headers, want] of cases) {
       assert.equal(await fetchRaw(port, "/hello.txt", headers), want, headers.join(" | "));
@@ -282,6 +290,7 @@ Deno.test("staticFiles: If-Match and If-Unmodified-Since that fail give 412", as
       [["If-Unmodified-Since: Mon, 01 Jan 2024 00:00:00 GMT"], failed],
       [[`If-Unmodified-Since: ${LAST_MODIFIED}`], ok],
       [["If-Unmodified-Since: garbage"], ok],
+      [["If-Unmodified-Since: 2020"], ok], // not an HTTP-date: ignored (RFC 9110 §13.1.3)
     ];
     for (const [headers, want] of cases) {
       assert.equal(await fetchRaw(port, "/hello.txt", headers), want, headers.join(" | "));
