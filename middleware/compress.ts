@@ -5,7 +5,15 @@
  * @module
  */
 import type { Operation } from "../core/mod.ts";
-import type { App, AppResult, Chunk, Environ, StartResponse, Write } from "../wsgi/mod.ts";
+import {
+  type App,
+  type AppResult,
+  type Chunk,
+  concatBytes,
+  type Environ,
+  type StartResponse,
+  type Write,
+} from "../wsgi/mod.ts";
 import { relay } from "./relay.ts";
 
 /** Options of {@linkcode compress}. */
@@ -317,21 +325,11 @@ async function* stream(
 async function* send(response: ResponseState): AsyncGenerator<Uint8Array, void> {
   const held = response.held;
   if (held.length === 0) return;
-  const chunk = held.length === 1 ? held[0] : concat(held, response.heldBytes);
+  const chunk = held.length === 1 ? held[0] : concatBytes(held, response.heldBytes);
   response.held = [];
   response.heldBytes = 0;
   if (response.encoder === null) yield chunk;
   else yield* pieces(await response.encoder.push(chunk));
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function* pieces(parts: Uint8Array[]): Generator<Uint8Array, void> {

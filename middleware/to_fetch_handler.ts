@@ -9,12 +9,15 @@
  */
 import { setImmediate } from "node:timers";
 import { Await, isPromiseLike, Operation, Scheduler, type Task } from "../core/mod.ts";
+import { describe } from "../core/timeout.ts";
 import {
   type App,
   type AppResult,
   type AppYield,
+  basicAuth,
   type Chunk,
   CogenProxy,
+  concatBytes,
   decodePath,
   type Environ,
   fileWrapper,
@@ -483,7 +486,7 @@ class FetchExchange {
       parts.push(bytes);
       length += bytes.length;
     }
-    if (length > 0) this.#chunk(concat(parts, length));
+    if (length > 0) this.#chunk(concatBytes(parts, length));
   }
 
   /** The app ended normally: finish the response. */
@@ -664,7 +667,7 @@ class StreamBody {
         const after = chunk.subarray(lf + 1);
         this.#leftover = this.#leftover.length === 0
           ? after
-          : concat([after, this.#leftover], after.length + this.#leftover.length);
+          : concatBytes([after, this.#leftover], after.length + this.#leftover.length);
         parts.push(chunk.subarray(0, lf + 1));
         length += lf + 1;
         break;
@@ -675,7 +678,7 @@ class StreamBody {
         throw new Error(`readline: no line end within ${limit} bytes; raise the limit or read(n) instead`);
       }
     }
-    return concat(parts, length);
+    return concatBytes(parts, length);
   }
 
   /** The request is over: let go of the stream (a body the app did not read to the end is cancelled). */
@@ -764,23 +767,6 @@ function fetchEnviron(
   return environ;
 }
 
-/** Sets AUTH_TYPE and REMOTE_USER from `Basic` credentials (the password is not checked here). */
-function basicAuth(environ: Environ, authorization: string): void {
-  const space = authorization.indexOf(" ");
-  if (space < 0 || authorization.slice(0, space).toLowerCase() !== "basic") return;
-  try {
-    const decoded = new TextDecoder("utf-8", { fatal: true }).decode(
-      Uint8Array.from(atob(authorization.slice(space + 1).trim()), (c) => c.charCodeAt(0)),
-    );
-    const colon = decoded.indexOf(":");
-    if (colon < 0) return;
-    environ.AUTH_TYPE = "Basic";
-    environ.REMOTE_USER = decoded.slice(0, colon);
-  } catch {
-    // Malformed credentials: no user. The app still sees HTTP_AUTHORIZATION.
-  }
-}
-
 /** The app broke its own Content-Length. */
 class ContentLengthError extends Error {
   override name = "ContentLengthError";
@@ -792,23 +778,4 @@ function droppedOperation(op: Runnable): Error {
     `the app recorded ${String(op)} on environ.cogen, but the empty chunk ("") that carries it never ` +
       `reached the handler, so it was never run: a middleware between them dropped it (middleware must pass "" through)`,
   );
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** A value, briefly, for error messages. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === "object") return `an object (${value.constructor?.name ?? "Object"})`;
-  return `${typeof value} ${String(value)}`;
 }
