@@ -5,7 +5,6 @@
  * still reaches the app.
  */
 import assert from "node:assert/strict";
-import { Await, Signal } from "../../core/mod.ts";
 import { accessLog, type AccessLogEntry, type AccessLogOptions } from "../../middleware/mod.ts";
 import { type App, HttpError } from "../../wsgi/mod.ts";
 import {
@@ -20,6 +19,7 @@ import {
   startServer,
   until,
 } from "../http.ts";
+import { go, helloWaitWorld } from "./streaming.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
@@ -245,29 +245,6 @@ Deno.test("accessLog: the default writes to stdout", async () => {
 });
 
 // ---- streaming ----
-
-/** Yields "Hello ", waits for the "go" signal (an operation carried by ""), then "World (value, direct)". */
-function helloWaitWorld(probe: { finallyRan: boolean }): App {
-  return async function* (environ, startResponse) {
-    try {
-      startResponse("200 OK", TEXT);
-      yield "Hello ";
-      yield environ.cogen.core.events.WaitForSignal("go", { timeout: 5000 });
-      const signalled = environ.cogen.result;
-      const direct: unknown = yield new Await(Promise.resolve("direct"));
-      yield `World (${signalled}, ${direct})`;
-    } finally {
-      probe.finallyRan = true;
-    }
-  };
-}
-
-/** Signals "go" with "signalled"; answers how many it woke. */
-const go: App = async function* (_environ, startResponse) {
-  const woken: number = yield new Signal("go", "signalled");
-  startResponse("200 OK", TEXT);
-  yield String(woken);
-};
 
 Deno.test("accessLog: the first chunk reaches the client while the app waits; the line comes after the last byte", async () => {
   const probe = { finallyRan: false };

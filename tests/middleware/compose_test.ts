@@ -4,7 +4,6 @@
  * that still streams, passes operations, and forwards return().
  */
 import assert from "node:assert/strict";
-import { Await, Signal } from "../../core/mod.ts";
 import {
   accessLog,
   type AccessLogEntry,
@@ -26,6 +25,7 @@ import {
   startServer,
   until,
 } from "../http.ts";
+import { go, helloWaitWorld } from "./streaming.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
@@ -140,29 +140,6 @@ Deno.test("compose: a stack of validator, errorPages and accessLog works as one"
     await t.stop();
   }
 });
-
-/** Yields "Hello ", waits for the "go" signal (an operation carried by ""), then "World (value, direct)". */
-function helloWaitWorld(probe: { finallyRan: boolean }): App {
-  return async function* (environ, startResponse) {
-    try {
-      startResponse("200 OK", TEXT);
-      yield "Hello ";
-      yield environ.cogen.core.events.WaitForSignal("go", { timeout: 5000 });
-      const signalled = environ.cogen.result;
-      const direct: unknown = yield new Await(Promise.resolve("direct"));
-      yield `World (${signalled}, ${direct})`;
-    } finally {
-      probe.finallyRan = true;
-    }
-  };
-}
-
-/** Signals "go" with "signalled"; answers how many it woke. */
-const go: App = async function* (_environ, startResponse) {
-  const woken: number = yield new Signal("go", "signalled");
-  startResponse("200 OK", TEXT);
-  yield String(woken);
-};
 
 Deno.test("compose: through the stack, the first chunk reaches the client while the app waits", async () => {
   const probe = { finallyRan: false };

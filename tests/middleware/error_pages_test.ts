@@ -6,7 +6,7 @@
  * the app.
  */
 import assert from "node:assert/strict";
-import { Await, Signal } from "../../core/mod.ts";
+import { Await } from "../../core/mod.ts";
 import { errorPages, type ErrorPagesOptions } from "../../middleware/mod.ts";
 import { type App, type Environ, HttpError } from "../../wsgi/mod.ts";
 import {
@@ -22,6 +22,7 @@ import {
   startServer,
   until,
 } from "../http.ts";
+import { go, helloWaitWorld } from "./streaming.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
@@ -420,29 +421,6 @@ Deno.test("errorPages: options are checked", () => {
 });
 
 // ---- streaming ----
-
-/** Yields "Hello ", waits for the "go" signal (an operation carried by ""), then "World (value, direct)". */
-function helloWaitWorld(probe: { finallyRan: boolean }, status = "200 OK"): App {
-  return async function* (environ, startResponse) {
-    try {
-      startResponse(status, TEXT);
-      yield "Hello ";
-      yield environ.cogen.core.events.WaitForSignal("go", { timeout: 5000 });
-      const signalled = environ.cogen.result;
-      const direct: unknown = yield new Await(Promise.resolve("direct"));
-      yield `World (${signalled}, ${direct})`;
-    } finally {
-      probe.finallyRan = true;
-    }
-  };
-}
-
-/** Signals "go" with "signalled"; answers how many it woke. */
-const go: App = async function* (_environ, startResponse) {
-  const woken: number = yield new Signal("go", "signalled");
-  startResponse("200 OK", TEXT);
-  yield String(woken);
-};
 
 Deno.test("errorPages: the first chunk reaches the client while the app waits, for 200 and for 500 with a body", async () => {
   for (const status of ["200 OK", "500 Internal Server Error"]) {

@@ -7,7 +7,6 @@
  * covers routes given to serve() as a list.)
  */
 import assert from "node:assert/strict";
-import { Await, Signal } from "../../core/mod.ts";
 import { PathInfoDispatcher, type Route } from "../../middleware/mod.ts";
 import type { App } from "../../wsgi/mod.ts";
 import {
@@ -21,6 +20,7 @@ import {
   startServer,
   until,
 } from "../http.ts";
+import { go, helloWaitWorld } from "./streaming.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
@@ -107,29 +107,6 @@ Deno.test("PathInfoDispatcher: each route must be a [prefix, app] pair", () => {
 });
 
 // ---- streaming ----
-
-/** Yields "Hello ", waits for the "go" signal (an operation carried by ""), then "World (value, direct)". */
-function helloWaitWorld(probe: { finallyRan: boolean }): App {
-  return async function* (environ, startResponse) {
-    try {
-      startResponse("200 OK", TEXT);
-      yield "Hello ";
-      yield environ.cogen.core.events.WaitForSignal("go", { timeout: 5000 });
-      const signalled = environ.cogen.result;
-      const direct: unknown = yield new Await(Promise.resolve("direct"));
-      yield `World (${signalled}, ${direct})`;
-    } finally {
-      probe.finallyRan = true;
-    }
-  };
-}
-
-/** Signals "go" with "signalled"; answers how many it woke. */
-const go: App = async function* (_environ, startResponse) {
-  const woken: number = yield new Signal("go", "signalled");
-  startResponse("200 OK", TEXT);
-  yield String(woken);
-};
 
 Deno.test("PathInfoDispatcher: the first chunk reaches the client while the chosen app waits", async () => {
   const probe = { finallyRan: false };

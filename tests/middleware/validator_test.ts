@@ -5,7 +5,7 @@
  * response still streams, and return() still reaches the app.
  */
 import assert from "node:assert/strict";
-import { Await, Signal, Sleep } from "../../core/mod.ts";
+import { Await, Sleep } from "../../core/mod.ts";
 import { PathInfoDispatcher, relay, ValidationError, validator } from "../../middleware/mod.ts";
 import { type App, type Environ, serve, type StartResponse } from "../../wsgi/mod.ts";
 import {
@@ -21,6 +21,7 @@ import {
   startServer,
   until,
 } from "../http.ts";
+import { go, helloWaitWorld } from "./streaming.ts";
 
 const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
@@ -580,29 +581,6 @@ Deno.test("validator: operations and empty chunks reach the server unchanged, an
   assert.equal(passed[1], "");
   assert.deepEqual(seen, [undefined, null, "awaited", "OperationTimeout", "thrown in"]);
 });
-
-/** Yields "Hello ", waits for the "go" signal (an operation carried by ""), then "World (value, direct)". */
-function helloWaitWorld(probe: { finallyRan: boolean }): App {
-  return async function* (environ, startResponse) {
-    try {
-      startResponse("200 OK", TEXT);
-      yield "Hello ";
-      yield environ.cogen.core.events.WaitForSignal("go", { timeout: 5000 });
-      const signalled = environ.cogen.result;
-      const direct: unknown = yield new Await(Promise.resolve("direct"));
-      yield `World (${signalled}, ${direct})`;
-    } finally {
-      probe.finallyRan = true;
-    }
-  };
-}
-
-/** Signals "go" with "signalled"; answers how many it woke. */
-const go: App = async function* (_environ, startResponse) {
-  const woken: number = yield new Signal("go", "signalled");
-  startResponse("200 OK", TEXT);
-  yield String(woken);
-};
 
 Deno.test("validator: the first chunk reaches the client while the app waits; the wait's value reaches the app", async () => {
   const probe = { finallyRan: false };
