@@ -567,7 +567,8 @@ export class Connection implements BodyHost {
     this.#facts = known.facts;
     this.#status = status;
     this.#code = code;
-    this.#noBody = this.#head!.method === "HEAD" || code === 204 || code === 304;
+    // No content for HEAD, 204, 304 and 205 (RFC 9110, 15.3.6: "MUST NOT generate content").
+    this.#noBody = this.#head!.method === "HEAD" || code === 204 || code === 205 || code === 304;
     return this.#write ??= (chunk) => this.#onWrite(chunk);
   }
 
@@ -636,7 +637,8 @@ export class Connection implements BodyHost {
     framing.chunked = false;
     const bodiless = this.#code === 204 || this.#code === 304;
     if (facts.contentLength < 0 && !bodiless) {
-      if (complete) framing.addContentLength = this.#sent;
+      // HEAD mirrors GET's length; a 205's is 0 whatever the app produced.
+      if (complete) framing.addContentLength = this.#code === 205 ? 0 : this.#sent;
       else if (head.minor === 1) framing.chunked = true;
       else this.#close = true; // HTTP/1.0 without a length: the end of the body is the end of the connection
     }

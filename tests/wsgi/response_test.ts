@@ -658,3 +658,17 @@ Deno.test("response: startResponse with excInfo after a body chunk rethrows, eve
       "6\r\nfirst \r\n6\r\nsecond\r\n0\r\n\r\n",
   );
 });
+
+Deno.test("response: 205 Reset Content goes out with Content-Length: 0 and no content, whatever the app yields", async () => {
+  let calls = 0;
+  const app: App = function* (_environ, startResponse) {
+    // The second request (keptAlive's proof that the connection lives on) gets a plain 200.
+    startResponse(calls++ === 0 ? "205 Reset Content" : "200 OK", [["Content-Type", "text/plain"]]);
+    yield "this must not be sent";
+  };
+  const text = await keptAlive(app, GET11);
+  assert.equal(
+    text,
+    `HTTP/1.1 205 Reset Content\r\nContent-Type: text/plain\r\n${DS}Content-Length: 0\r\n\r\n`,
+  );
+});
