@@ -592,3 +592,19 @@ export function chunkedSoFar(text: string): string {
     pos = lineEnd + 4 + size;
   }
 }
+
+/** Runs `fn` with a server for `app` and one client connected to it; always closes both. */
+export async function withClient(
+  app: App | Iterable<Route>,
+  options: ServeOptions,
+  fn: (client: Client, server: TestServer) => Promise<void>,
+): Promise<void> {
+  await withServer(app, options, async (server) => {
+    const client = await Client.connect(server.port);
+    try {
+      await fn(client, server);
+    } finally {
+      await client.close();
+    }
+  });
+}

@@ -16,6 +16,7 @@ import {
   startServer,
   type TestServer,
   textApp,
+  withClient,
 } from "../http.ts";
 
 /** Reads the whole body, answers `ok <length>`. */
@@ -82,21 +83,13 @@ Deno.test("limits: maxRequestLine — a request line of exactly the limit is ser
 });
 
 Deno.test("limits: maxRequestLine — refused before the line ends (no waiting for CRLF)", async () => {
-  const server = startServer(readAll, { maxRequestLine: 64 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      await client.write(`GET /${"a".repeat(200)}`);
-      const response = await client.response();
-      assert.equal(response.status, 414);
-      assert.equal(header(response, "connection"), "close");
-      assert.ok((await client.readUntilClose()).closed);
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(readAll, { maxRequestLine: 64 }, async (client) => {
+    await client.write(`GET /${"a".repeat(200)}`);
+    const response = await client.response();
+    assert.equal(response.status, 414);
+    assert.equal(header(response, "connection"), "close");
+    assert.ok((await client.readUntilClose()).closed);
+  });
 });
 
 // ---- maxHeaderBytes and maxHeaders ----
@@ -119,20 +112,12 @@ Deno.test("limits: maxHeaderBytes — a header section under it is served, over 
 });
 
 Deno.test("limits: maxHeaderBytes — refused before the head ends", async () => {
-  const server = startServer(readAll, { maxHeaderBytes: 256 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      await client.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Fill: ${"v".repeat(1000)}`);
-      const response = await client.response();
-      assert.equal(response.status, 431);
-      assert.ok((await client.readUntilClose()).closed);
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(readAll, { maxHeaderBytes: 256 }, async (client) => {
+    await client.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Fill: ${"v".repeat(1000)}`);
+    const response = await client.response();
+    assert.equal(response.status, 431);
+    assert.ok((await client.readUntilClose()).closed);
+  });
 });
 
 Deno.test("limits: maxHeaderBytes also bounds trailers (431)", async () => {
@@ -275,83 +260,51 @@ Deno.test("limits: headersTimeout — a slowloris client (a byte every 50 ms) ge
 });
 
 Deno.test("limits: headersTimeout — the next request's head on a keep-alive connection too", async () => {
-  const server = startServer(readAll, { headersTimeout: 300, keepAliveTimeout: 10_000 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      assert.equal((await client.response()).status, 200);
-      const outcome = await slowloris(
-        client,
-        `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`,
-        50,
-      );
-      assert.ok(outcome.closed);
-      assert.equal(parseResponses(outcome.text).responses[0]?.status, 408);
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(readAll, { headersTimeout: 300, keepAliveTimeout: 10_000 }, async (client) => {
+    await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.equal((await client.response()).status, 200);
+    const outcome = await slowloris(
+      client,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`,
+      50,
+    );
+    assert.ok(outcome.closed);
+    assert.equal(parseResponses(outcome.text).responses[0]?.status, 408);
+  });
 });
 
 Deno.test("limits: headersTimeout — a connection that sends nothing is closed", async () => {
-  const server = startServer(readAll, { headersTimeout: 200 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      const outcome = await client.readUntilClose(5000);
-      assert.ok(outcome.closed, "an idle new connection must be closed");
-      if (outcome.text !== "") assert.equal(parseResponses(outcome.text).responses[0]?.status, 408);
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(readAll, { headersTimeout: 200 }, async (client) => {
+    const outcome = await client.readUntilClose(5000);
+    assert.ok(outcome.closed, "an idle new connection must be closed");
+    if (outcome.text !== "") assert.equal(parseResponses(outcome.text).responses[0]?.status, 408);
+  });
 });
 
 // ---- keepAliveTimeout ----
 
 Deno.test("limits: keepAliveTimeout — an idle keep-alive connection is closed after it", async () => {
-  const server = startServer(readAll, { keepAliveTimeout: 200 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      assert.equal((await client.response()).status, 200);
-      // Still open right after the response.
-      await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      const second = await client.response();
-      assert.equal(second.status, 200);
-      assert.equal(header(second, "connection"), undefined);
-      const outcome = await client.readUntilClose(5000);
-      assert.ok(outcome.closed, "the idle connection must be closed");
-      assert.equal(outcome.text, "", "closed quietly");
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(readAll, { keepAliveTimeout: 200 }, async (client) => {
+    await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.equal((await client.response()).status, 200);
+    // Still open right after the response.
+    await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const second = await client.response();
+    assert.equal(second.status, 200);
+    assert.equal(header(second, "connection"), undefined);
+    const outcome = await client.readUntilClose(5000);
+    assert.ok(outcome.closed, "the idle connection must be closed");
+    assert.equal(outcome.text, "", "closed quietly");
+  });
 });
 
 Deno.test("limits: keepAliveTimeout does not cut a new connection's first request (headersTimeout does)", async () => {
-  const server = startServer(readAll, { keepAliveTimeout: 50, headersTimeout: 5000 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      await delay(200);
-      await client.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-      const response = await client.response();
-      assert.equal(response.status, 200);
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(readAll, { keepAliveTimeout: 50, headersTimeout: 5000 }, async (client) => {
+    await delay(200);
+    await client.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const response = await client.response();
+    assert.equal(response.status, 200);
+  });
 });
 
 // ---- sockoperTimeout ----
@@ -370,22 +323,14 @@ Deno.test("limits: sockoperTimeout — a body that stops coming: the app's read 
     startResponse("200 OK", []);
     yield `ok ${n}`;
   };
-  const server = startServer(app, { sockoperTimeout: 200 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      await client.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
-      const outcome = await client.readUntilClose(5000);
-      assert.ok(outcome.closed, "the connection must be closed");
-      const error = await failed.promise;
-      assert.ok(error instanceof Error, "the app's read fails");
-      assert.ok(!outcome.text.startsWith("HTTP/1.1 200"), JSON.stringify(outcome.text));
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(app, { sockoperTimeout: 200 }, async (client) => {
+    await client.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    const outcome = await client.readUntilClose(5000);
+    assert.ok(outcome.closed, "the connection must be closed");
+    const error = await failed.promise;
+    assert.ok(error instanceof Error, "the app's read fails");
+    assert.ok(!outcome.text.startsWith("HTTP/1.1 200"), JSON.stringify(outcome.text));
+  });
 });
 
 Deno.test("limits: sockoperTimeout — a client that stops reading a large response is dropped, the app stopped", async () => {
@@ -403,24 +348,16 @@ Deno.test("limits: sockoperTimeout — a client that stops reading a large respo
       ended.resolve();
     }
   };
-  const server = startServer(app, { sockoperTimeout: 200 });
-  try {
-    const client = await Client.connect(server.port);
-    try {
-      await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-      // Never read: the server's writes stall once the socket buffers are full.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const hang = new Promise<"hang">((resolve) => timer = setTimeout(() => resolve("hang"), 10_000));
-      const outcome = await Promise.race([ended.promise, hang]);
-      clearTimeout(timer);
-      assert.notEqual(outcome, "hang", "the stalled write must time out and stop the app");
-      assert.ok(produced < 512 * 1024 * 1024, "stopped before producing everything");
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await server.stop(500);
-  }
+  await withClient(app, { sockoperTimeout: 200 }, async (client) => {
+    await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Never read: the server's writes stall once the socket buffers are full.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hang = new Promise<"hang">((resolve) => timer = setTimeout(() => resolve("hang"), 10_000));
+    const outcome = await Promise.race([ended.promise, hang]);
+    clearTimeout(timer);
+    assert.notEqual(outcome, "hang", "the stalled write must time out and stop the app");
+    assert.ok(produced < 512 * 1024 * 1024, "stopped before producing everything");
+  });
 });
 
 // ---- maxConnections ----
