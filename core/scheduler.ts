@@ -126,13 +126,24 @@ export class Scheduler {
   #taskCount = 0;
   #nextId = 1;
   #done: PromiseWithResolvers<void> | null = null;
+  /**
+   * A time slice lasts from the first drain after the event loop had a turn
+   * until the next turn (an immediate ends it), or until SLICE_MS of work.
+   * Drains started by microtasks (an async step settling) continue the same
+   * slice, so a chain of async tasks cannot keep I/O and timers waiting.
+   */
+  #sliceOpen = false;
   #sliceStart = 0;
   #sliceSteps = 0;
   #sliceOver = false;
   /** The async step the run queue waits for (a few microtask hops at most). */
   #pausedFor: Task<unknown> | null = null;
   #pauseHops = 0;
-  readonly #drainCallback = () => this.#drain();
+  readonly #drainCallback = () => {
+    this.#drainRequested = false;
+    this.#drain();
+  };
+  readonly #sliceEndCallback = () => this.#endSlice();
   readonly #pauseCallback = () => this.#pauseHop();
   readonly #timerCallback = () => this.#onTimer();
 
@@ -316,12 +327,10 @@ export class Scheduler {
   }
 
   #drain(): void {
-    this.#drainRequested = false;
     if (!this.#running || this.#draining) return;
+    if (!this.#sliceOpen) this.#openSlice();
+    else if (this.#sliceOver) return; // the slice's end carries on, after the event loop's turn
     this.#draining = true;
-    this.#sliceStart = performance.now();
-    this.#sliceSteps = 0;
-    this.#sliceOver = false;
     const queue = this.#queue;
     try {
       while (this.#running && !this.#sliceOver && this.#pausedFor === null && queue.length > 0) {
@@ -332,11 +341,22 @@ export class Scheduler {
     } finally {
       this.#draining = false;
     }
-    if (this.#sliceOver && this.#running && queue.length > 0) {
-      // Let I/O and timers run, then carry on (setImmediate: ~3 µs, no 4 ms clamp).
-      this.#drainRequested = true;
-      setImmediate(this.#drainCallback);
-    }
+  }
+
+  /** Starts a time slice; the immediate that ends it runs after the event loop's next turn of I/O. */
+  #openSlice(): void {
+    this.#sliceOpen = true;
+    this.#sliceOver = false;
+    this.#sliceStart = performance.now();
+    this.#sliceSteps = 0;
+    // setImmediate: ~3 µs, no 4 ms clamp; it runs once I/O and timers have had their turn.
+    setImmediate(this.#sliceEndCallback);
+  }
+
+  /** The event loop had its turn: the next drain starts a new slice; one cut short carries on now. */
+  #endSlice(): void {
+    this.#sliceOpen = false;
+    if (this.#sliceOver && this.#queue.length > 0) this.#drain();
   }
 
   /** Resumes `task` until it waits, ends or its turn is over. */

@@ -456,6 +456,34 @@ Deno.test("scheduler: a busy task does not starve the event loop (time slices)",
   assert.equal(busy.state, "cancelled");
 });
 
+Deno.test("scheduler: busy async tasks do not starve the event loop either (a slice spans their microtasks)", async () => {
+  // Each step of an async task settles in a microtask; the next drain starts from there. Those drains
+  // belong to the same time slice, or a chain of async steps would keep I/O and timers waiting forever.
+  const sched = new Scheduler();
+  let steps = 0;
+  let fired = false;
+  const started = performance.now();
+  const busy = async function* () {
+    while (!fired && performance.now() - started < 2000) {
+      steps++;
+      await null;
+      yield;
+    }
+  };
+  sched.add(busy);
+  sched.add(busy);
+  const id = setTimeout(() => fired = true, 1);
+  try {
+    await sched.run();
+  } finally {
+    clearTimeout(id);
+  }
+  const elapsed = performance.now() - started;
+  assert.equal(fired, true, "the host timer had its turn");
+  assert.ok(elapsed < 1000, `the timer fired after ${elapsed.toFixed(0)} ms of busy async steps`);
+  assert.ok(steps > 2);
+});
+
 Deno.test("scheduler: a sleeper and a busy task: the sleeper wakes on time slices (system clock)", async () => {
   const sched = new Scheduler();
   let stop = false;
