@@ -27,7 +27,7 @@ import { HttpError, STATUS_TEXT } from "./http_error.ts";
 import type { RequestHead, RequestParser } from "./http_parser.ts";
 import { Input } from "./input.ts";
 import type { ResolvedLimits } from "./options.ts";
-import { Output, utf8Length } from "./output.ts";
+import { Output, type OutputWatchdog, utf8Length } from "./output.ts";
 import { CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
 import {
   dateHeader,
@@ -76,6 +76,8 @@ const NO_FACTS: HeaderFacts = Object.freeze({ contentLength: -1, date: false, se
 
 /** Above this many unwritten bytes, the app waits for the client to read. */
 const HIGH_WATER = 256 * 1024;
+/** Output up to this size is sent without waiting before the next request is read. */
+const SEND_AHEAD = 64 * 1024;
 const NEXT = 0;
 const THROW = 1;
 /** What `#takeHead` found. */
@@ -106,7 +108,7 @@ export class Connection implements BodyHost {
   /** Where the connection is in its life. */
   state: ConnectionState = "idle";
   readonly #host: ConnectionHost;
-  readonly #deadline: Deadline;
+  readonly #deadline: ConnectionDeadline;
   /** How many reads or writes are waiting on the socket-operation timeout. */
   #stalls = 0;
   #watching = false;
@@ -192,7 +194,9 @@ export class Connection implements BodyHost {
   /** Closes an idle connection (graceful shutdown); returns whether it was idle. */
   closeIfIdle(): boolean {
     if (this.state !== "idle" || this.socket.end > this.socket.start) return false;
-    this.socket.close();
+    // The last response may still be on its way out: close once it is written.
+    if (this.out.flushing) this.out.flush().finally(() => this.socket.close()).catch(() => {});
+    else this.socket.close();
     return true;
   }
 
@@ -206,7 +210,7 @@ export class Connection implements BodyHost {
   /** Writes the output gathered so far (the server's end-of-turn flush). */
   uncork(): void {
     if (this.#held !== null && !this.#committed) this.#commit(false);
-    this.out.flush().catch(() => this.socket.close());
+    this.out.send();
   }
 
   // ---- reading requests ----
@@ -437,7 +441,7 @@ export class Connection implements BodyHost {
 
   /** Before the app waits on an operation: what was written goes out, and the client is watched. */
   #beforeOperation(): void {
-    if (this.out.pending > 0) this.out.flush().catch(() => this.socket.close());
+    if (this.out.pending > 0) this.out.send();
     this.#waitingOp = true;
     this.#watch();
   }
@@ -490,10 +494,17 @@ export class Connection implements BodyHost {
     this.#input = null;
     const keep = !this.#close && head.keepAlive && !this.#host.closing;
     const unread = body !== null && !body.done;
-    // Pipelined requests already here: answer them before writing (one write for all). A body still
-    // unread is not a next request: the response goes out first, whatever becomes of that body.
-    if (unread || !keep || this.socket.end <= this.socket.start || this.out.pending > HIGH_WATER) {
-      return this.#flushThenKeep(keep, unread, head, body);
+    // A body still unread is not a next request: the response goes out first, whatever becomes of it.
+    if (unread || !keep) return this.#flushThenKeep(keep, unread, head, body);
+    if (this.socket.end > this.socket.start) {
+      // Pipelined requests already here: answered before writing (one write for them all).
+      if (this.out.pending > HIGH_WATER) return this.#flushThenKeep(keep, unread, head, body);
+    } else {
+      // A small response is not waited for: it goes out while the next request is read. A write that
+      // stalls is caught by the next head's deadline, which its progress restarts; one that fails
+      // closes the socket.
+      if (this.out.pending > SEND_AHEAD) return this.#flushThenKeep(keep, unread, head, body);
+      this.out.send();
     }
     this.#body = null;
     return keep;
@@ -766,7 +777,7 @@ export class Connection implements BodyHost {
     if (head === null || !head.expectContinue || this.#continueSent || this.#committed) return;
     this.#continueSent = true;
     this.out.latin1("HTTP/1.1 100 Continue\r\n\r\n");
-    this.out.flush().catch(() => this.socket.close());
+    this.out.send();
   }
 
   /** @ignore For `RequestBody`: a body read waits (or stops waiting) on the socket. */
@@ -832,8 +843,12 @@ const EXTENSIONS: Extensions = createExtensions(
   () => servingConnection().input ?? noRequest(),
 );
 
-/** A connection's deadline: calls its `timedOut` (a subclass, not a closure per connection). */
-class ConnectionDeadline extends Deadline {
+/**
+ * A connection's deadline, which calls its `timedOut`, and its output's
+ * watchdog, which closes its socket when a write fails (a subclass, not
+ * closures per connection).
+ */
+class ConnectionDeadline extends Deadline implements OutputWatchdog {
   readonly #connection: Connection;
 
   constructor(sched: Scheduler, connection: Connection) {
@@ -843,6 +858,10 @@ class ConnectionDeadline extends Deadline {
 
   protected override passed(): void {
     this.#connection.timedOut();
+  }
+
+  writeFailed(): void {
+    this.#connection.socket.close();
   }
 }
 

@@ -31,7 +31,7 @@ export { HttpError, STATUS_TEXT } from "./http_error.ts";
 export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";
 export { Input } from "./input.ts";
 export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
-export { Output } from "./output.ts";
+export { Output, type OutputWatchdog } from "./output.ts";
 export { HeadCache, type HeaderFacts, KnownHead, ServerLines } from "./response_head.ts";
 export {
   CogenProxy,

@@ -13,13 +13,54 @@ const encoder = new TextEncoder();
 const DIRECT = 16 * 1024;
 /** Size of a gathering buffer. */
 const BLOCK = 16 * 1024;
-/** Size of a gathering buffer made when the pool is empty and the piece is small. */
+/** Size of a gathering buffer carved from the shared slab when the pool is empty and the piece is small. */
 const SMALL_BLOCK = 1024;
+/** Size of the slab small gathering buffers are carved from. */
+const SLAB = 64 * 1024;
 
 const RESOLVED = Promise.resolve();
+/** Marks a rejection as handled (the watchdog was told). */
+const IGNORE = () => {};
 
 /** Spare gathering buffers, shared by every connection: idle connections hold none. */
 const pool: Uint8Array[] = [];
+
+/**
+ * Small gathering buffers are views into one shared slab, handed out one
+ * after another: thousands of responses in flight at once (a long-poll
+ * wake-up) then cost one array view each, not one zeroed buffer each. A view
+ * sealed while it is the newest gives back the bytes it did not use, so
+ * short responses pack tightly. A slab is dropped (and collected once its
+ * last view is) when the next view does not fit.
+ */
+let slab = new Uint8Array(SLAB);
+let slabUsed = 0;
+
+/** A fresh `SMALL_BLOCK`-byte view into the shared slab. */
+function carveSmallBlock(): Uint8Array {
+  if (SLAB - slabUsed < SMALL_BLOCK) {
+    slab = new Uint8Array(SLAB);
+    slabUsed = 0;
+  }
+  const block = slab.subarray(slabUsed, slabUsed + SMALL_BLOCK);
+  slabUsed += SMALL_BLOCK;
+  return block;
+}
+
+/** Gives back the bytes of a small block past `used`, if it is the newest view of the current slab. */
+function trimSmallBlock(block: Uint8Array, used: number): void {
+  if (block.buffer === slab.buffer && block.byteOffset + block.length === slabUsed) {
+    slabUsed = block.byteOffset + used;
+  }
+}
+
+/** What an {@linkcode Output} reports to: a write timeout that progress restarts, and the owner of the socket. */
+export interface OutputWatchdog {
+  /** A write moved bytes and more is left: the write timeout starts over. */
+  restart(): void;
+  /** A write failed: the connection cannot carry on (close it). */
+  writeFailed(error: unknown): void;
+}
 
 /**
  * The outgoing side of a connection.
@@ -43,8 +84,8 @@ export class Output {
   #pending = 0;
   #flushing: Promise<void> | null = null;
   #failed: unknown = null;
-  /** Restarted after a write that moved bytes while more is left (a write timeout; a `Deadline`, say). */
-  watchdog: { restart(): void } | null = null;
+  /** Told of progress (a write moved bytes while more is left) and of a failed write. */
+  watchdog: OutputWatchdog | null = null;
 
   /** The output of `conn`. */
   constructor(conn: Deno.Conn) {
@@ -134,6 +175,17 @@ export class Output {
     return this.#flushing;
   }
 
+  /**
+   * Starts writing everything appended so far and does not wait for it: a
+   * write that fails is reported to the watchdog's `writeFailed` (and makes
+   * later flushes reject). Appending more meanwhile is fine: it follows.
+   */
+  send(): void {
+    if (this.#flushing !== null || this.#failed !== null || this.#pending === 0) return;
+    this.#flushing = this.#drain();
+    this.#flushing.then(undefined, IGNORE);
+  }
+
   /** Forgets what was not written (the connection is closing). */
   discard(): void {
     this.#queue.length = 0;
@@ -161,6 +213,7 @@ export class Output {
     } catch (error) {
       this.#failed = error;
       this.discard();
+      this.watchdog?.writeFailed(error);
       throw error;
     } finally {
       this.#flushing = null;
@@ -171,7 +224,11 @@ export class Output {
   #seal(): void {
     if (this.#block === null || this.#used === 0) return;
     this.#queue.push(this.#block.subarray(0, this.#used));
-    this.#blocks.push(this.#block.length === BLOCK ? this.#block : null);
+    if (this.#block.length === BLOCK) this.#blocks.push(this.#block);
+    else {
+      this.#blocks.push(null);
+      trimSmallBlock(this.#block, this.#used);
+    }
     this.#block = null;
     this.#used = 0;
   }
@@ -192,6 +249,7 @@ export class Output {
         // A small block outgrown: move to a full one, so that what is gathered still leaves in one write.
         const full = pool.pop() ?? new Uint8Array(BLOCK);
         full.set(block.subarray(0, this.#used));
+        trimSmallBlock(block, 0);
         this.#block = full;
         return full;
       }
@@ -200,7 +258,7 @@ export class Output {
     // A pooled block when there is one; else a small one: when thousands of responses are in flight at
     // once (a long-poll wake-up), a fresh 16 KiB each would cost more in zeroed pages than the writes.
     this.#block = n <= BLOCK
-      ? pool.pop() ?? new Uint8Array(n <= SMALL_BLOCK ? SMALL_BLOCK : BLOCK)
+      ? pool.pop() ?? (n <= SMALL_BLOCK ? carveSmallBlock() : new Uint8Array(BLOCK))
       : new Uint8Array(n);
     this.#used = 0;
     return this.#block;
@@ -208,6 +266,7 @@ export class Output {
 
   #release(): void {
     if (this.#block !== null && this.#block.length === BLOCK && pool.length < 1024) pool.push(this.#block);
+    else if (this.#block !== null) trimSmallBlock(this.#block, 0);
     this.#block = null;
     this.#used = 0;
   }

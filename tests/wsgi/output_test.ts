@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Output, type OutputWatchdog } from "../../wsgi/output.ts";
+
+const latin1 = new TextDecoder("latin1");
+
+/** A connection whose writes finish only when `settle()` is called (all at once, in order). */
+function slowConn() {
+  const pending: { data: Uint8Array; resolve: (n: number) => void }[] = [];
+  const written: Uint8Array[] = [];
+  const conn = {
+    write(data: Uint8Array): Promise<number> {
+      // The bytes are taken when the write is carried out (later, as Deno's op does), not when it is asked for.
+      return new Promise((resolve) => pending.push({ data, resolve }));
+    },
+  };
+  return {
+    conn: conn as unknown as Deno.Conn,
+    written,
+    async settle(): Promise<void> {
+      while (pending.length > 0) {
+        const { data, resolve } = pending.shift()!;
+        written.push(data.slice());
+        resolve(data.length);
+        await Promise.resolve();
+        await Promise.resolve();
+      }
+    },
+  };
+}
+
+function text(chunks: Uint8Array[]): string {
+  return chunks.map((c) => latin1.decode(c)).join("");
+}
+
+Deno.test("Output.send: a failed write goes to the watchdog's writeFailed; later flushes reject with it", async () => {
+  const failure = new Deno.errors.ConnectionReset("connection reset by peer");
+  const conn = { write: () => Promise.reject(failure) };
+  const out = new Output(conn as unknown as Deno.Conn);
+  const told: unknown[] = [];
+  const watchdog: OutputWatchdog = { restart() {}, writeFailed: (error) => told.push(error) };
+  out.watchdog = watchdog;
+  out.latin1("HTTP/1.1 200 OK\r\n\r\n");
+  out.send();
+  assert.equal(out.flushing, true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(told, [failure]);
+  assert.equal(out.failed, failure);
+  assert.equal(out.pending, 0, "what was not written is forgotten");
+  await assert.rejects(out.flush(), (error) => error === failure);
+  out.latin1("more");
+  out.send(); // nothing happens after a failure: no second report, no unhandled rejection
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(told.length, 1);
+});
+
+Deno.test("Output.send: does not wait; what is appended while a write is under way follows it, in order", async () => {
+  const slow = slowConn();
+  const out = new Output(slow.conn);
+  out.latin1("first ");
+  out.send();
+  out.latin1("second ");
+  out.send(); // joins the write under way
+  out.utf8("third é", 8);
+  assert.equal(out.pending, 6 + 7 + 8);
+  await slow.settle();
+  assert.equal(text(slow.written), "first second third \xc3\xa9");
+  assert.equal(out.pending, 0);
+  assert.equal(out.flushing, false);
+});
+
+Deno.test("Output: small blocks from the shared slab never overlap, whatever the interleaving (property)", async () => {
+  // Many outputs gathering small answers at once (a long-poll wake-up) share the slab; a sealed block gives
+  // back its unused tail, which the next output uses while the first one's write is still pending.
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.record({
+          who: fc.nat(7),
+          what: fc.oneof(
+            fc.string({ unit: "binary-ascii", maxLength: 300 }).map((s) => ({ append: s })),
+            fc.constant({ send: true }),
+            fc.constant({ settle: true }),
+          ),
+        }),
+        { maxLength: 60 },
+      ),
+      async (steps) => {
+        const conns = Array.from({ length: 8 }, () => slowConn());
+        const outs = conns.map((c) => new Output(c.conn));
+        const expected = Array.from({ length: 8 }, () => "");
+        for (const { who, what } of steps) {
+          if ("append" in what) {
+            outs[who].latin1(what.append);
+            expected[who] += what.append;
+          } else if ("send" in what) outs[who].send();
+          else await conns[who].settle();
+        }
+        for (let i = 0; i < 8; i++) {
+          outs[i].send();
+          await conns[i].settle();
+          assert.equal(text(conns[i].written), expected[i]);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
