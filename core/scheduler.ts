@@ -51,9 +51,12 @@ const CHECK_EVERY = 256;
 /**
  * Ms of work before the scheduler lets the event loop run (I/O, other
  * timers): long enough that the handover costs nothing measurable, short
- * enough that a busy server still accepts and reads promptly.
+ * enough that a busy server still accepts and reads promptly, and that the
+ * writes a burst of tasks issued go out (and their state dies young) before
+ * the garbage collector's next scavenge: waking 10 000 long polls took a
+ * median 283 ms with 10 ms slices, 240 ms with 4.
  */
-const SLICE_MS = 10;
+const SLICE_MS = 4;
 /**
  * Microtask hops the run queue waits for an async step that has not reached
  * its next yield: `yield op` takes 2, `yield* op` 5.
