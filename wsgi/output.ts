@@ -54,7 +54,21 @@ function trimSmallBlock(block: Uint8Array, used: number): void {
   }
 }
 
-/** What an {@linkcode Output} reports to: a write timeout that progress restarts, and the owner of the socket. */
+/**
+ * What an {@linkcode Output} reports to: a write timeout that progress
+ * restarts, and the owner of the socket, told when a write failed.
+ *
+ * @example
+ * ```ts
+ * import type { OutputWatchdog } from "@cogen/cogen/wsgi";
+ * const watchdog: OutputWatchdog = {
+ *   restart() {},
+ *   writeFailed(error) {
+ *     console.error("the client is gone:", error);
+ *   },
+ * };
+ * ```
+ */
 export interface OutputWatchdog {
   /** A write moved bytes and more is left: the write timeout starts over. */
   restart(): void;
