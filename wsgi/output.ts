@@ -88,9 +88,11 @@ export interface OutputWatchdog {
  */
 export class Output {
   readonly #conn: Deno.Conn;
-  /** Full pieces waiting to be written, in order, and for each the pool block it is part of, or null. */
-  #queue: Uint8Array[] = [];
-  #blocks: (Uint8Array | null)[] = [];
+  /**
+   * Full pieces waiting to be written, in order, each followed by the pool
+   * block it is part of (or null): one array, grown once per connection.
+   */
+  #queue: (Uint8Array | null)[] = [];
   /** The buffer being filled (from the pool), and how much of it is used. */
   #block: Uint8Array | null = null;
   #used = 0;
@@ -203,7 +205,6 @@ export class Output {
   /** Forgets what was not written (the connection is closing). */
   discard(): void {
     this.#queue.length = 0;
-    this.#blocks.length = 0;
     this.#release();
     this.#pending = 0;
   }
@@ -213,8 +214,8 @@ export class Output {
       for (;;) {
         this.#seal();
         const piece = this.#queue.shift();
-        if (piece === undefined) return;
-        const block = this.#blocks.shift() ?? null;
+        if (piece === undefined || piece === null) return;
+        const block = this.#queue.shift() ?? null;
         let written = 0;
         while (written < piece.length) {
           written += await this.#conn.write(written === 0 ? piece : piece.subarray(written));
@@ -237,10 +238,9 @@ export class Output {
   /** Moves the gathering buffer, if used, to the write queue. */
   #seal(): void {
     if (this.#block === null || this.#used === 0) return;
-    this.#queue.push(this.#block.subarray(0, this.#used));
-    if (this.#block.length === BLOCK) this.#blocks.push(this.#block);
+    if (this.#block.length === BLOCK) this.#queue.push(this.#block.subarray(0, this.#used), this.#block);
     else {
-      this.#blocks.push(null);
+      this.#queue.push(this.#block.subarray(0, this.#used), null);
       trimSmallBlock(this.#block, this.#used);
     }
     this.#block = null;
@@ -249,8 +249,7 @@ export class Output {
 
   #push(data: Uint8Array): void {
     this.#seal();
-    this.#queue.push(data);
-    this.#blocks.push(null);
+    this.#queue.push(data, null);
     this.#pending += data.length;
   }
 
