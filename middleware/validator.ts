@@ -7,6 +7,7 @@
  * @module
  */
 import type { Operation } from "../core/mod.ts";
+import { describe } from "../core/timeout.ts";
 import { type App, type Chunk, type Environ, isRunnable, type StartResponse } from "../wsgi/mod.ts";
 import { relay } from "./relay.ts";
 
@@ -122,16 +123,6 @@ export function validator(app: App): App {
     unclosed.register(iterator, { errors: environ["wsgi.errors"], request: iterator.request }, iterator);
     return iterator;
   };
-}
-
-/** A value as messages show it: strings quoted, objects by kind. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? value.slice(0, 60) + "…" : value);
-  if (typeof value === "function") return `a function ${value.name || "(anonymous)"}`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (value === null || typeof value !== "object") return String(value);
-  const name = Object.getPrototypeOf(value)?.constructor?.name;
-  return name && name !== "Object" ? `a ${name}` : "an object";
 }
 
 /** What the validator knows of the response so far. */

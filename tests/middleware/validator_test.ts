@@ -396,6 +396,20 @@ Deno.test("validator: each rule of the app's output, with its message", async ()
       },
       'the app yielded an array of 2; yield strings or Uint8Arrays, "" after recording an operation on environ.cogen, or an Operation or promise',
     ],
+    [
+      function* (_environ, startResponse) {
+        startResponse("200 OK", TEXT);
+        yield (function* inner() {}) as unknown as string; // meant yield* inner()
+      },
+      'the app yielded function inner; yield strings or Uint8Arrays, "" after recording an operation on environ.cogen, or an Operation or promise',
+    ],
+    [
+      function* (_environ, startResponse) {
+        startResponse("200 OK", TEXT);
+        yield new Error("not a chunk") as unknown as string;
+      },
+      'the app yielded an Error; yield strings or Uint8Arrays, "" after recording an operation on environ.cogen, or an Operation or promise',
+    ],
     [function* () {
       yield "";
     }, "the app ended without calling startResponse; call startResponse(status, headers)"],
