@@ -648,8 +648,9 @@ export class Connection implements BodyHost {
     framing.chunked = false;
     const bodiless = this.#code === 204 || this.#code === 304;
     if (facts.contentLength < 0 && !bodiless) {
-      // HEAD mirrors GET's length; a 205's is 0 whatever the app produced.
-      if (complete) framing.addContentLength = this.#code === 205 ? 0 : this.#sent;
+      // A 205's length is 0 whatever the app produced, even mid-body (never chunked); HEAD mirrors GET's.
+      if (this.#code === 205) framing.addContentLength = 0;
+      else if (complete) framing.addContentLength = this.#sent;
       else if (head.minor === 1) framing.chunked = true;
       else this.#close = true; // HTTP/1.0 without a length: the end of the body is the end of the connection
     }

@@ -116,18 +116,33 @@ function isTchar(c: number): boolean {
   return c < 128 && TCHAR[c] === 1;
 }
 
-let dateSecond = -1;
-let dateLine = "";
+let lastSecond = -1;
+let lastLine = "";
 
-/** `Date: <IMF-fixdate>\r\n`, computed at most once a second. */
-export function dateHeader(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateLine = `Date: ${new Date(second * 1000).toUTCString()}\r\n`;
+/**
+ * `Date: <IMF-fixdate>\r\n` (RFC 9110 §5.6.7) for `second`, a Unix time in
+ * whole seconds: the one place the server formats its Date, as text for
+ * {@linkcode dateHeader} and as bytes for {@linkcode ServerLines}. The last
+ * line is kept, so the format runs at most once a second however many ask.
+ *
+ * @example
+ * ```ts
+ * import { dateLine } from "./response_head.ts";
+ * dateLine(784111777); // "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", RFC 9110's example
+ * ```
+ */
+export function dateLine(second: number): string {
+  if (second !== lastSecond) {
+    lastSecond = second;
+    // toUTCString is IMF-fixdate for years 0 to 9999 (ECMA-262, Date.prototype.toUTCString).
+    lastLine = `Date: ${new Date(second * 1000).toUTCString()}\r\n`;
   }
-  return dateLine;
+  return lastLine;
+}
+
+/** `Date: <IMF-fixdate>\r\n` for now ({@linkcode dateLine}), for the server's own answers. */
+export function dateHeader(): string {
+  return dateLine(Math.floor(Date.now() / 1000));
 }
 
 const latin1Bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -153,9 +168,30 @@ export class KnownHead {
   #bytes11: Uint8Array | null = null;
   #bytes10: Uint8Array | null = null;
 
-  /** Checks `headers` ({@linkcode checkHeaders}); the status must be valid already. */
+  /**
+   * Checks `headers` ({@linkcode checkHeaders}) and that they suit the
+   * status, which must be valid already.
+   *
+   * @throws {TypeError} as {@linkcode checkHeaders}, or for a 204 or 205
+   * with a Content-Length other than 0 (a 204's `Content-Length: 0` is
+   * not sent).
+   */
   constructor(status: string, headers: [string, string][]) {
     checkHeaders(headers, this.facts);
+    const code = statusCode(status);
+    // A 205 has no content (RFC 9110, 15.3.6): a non-zero length would leave the client waiting for bytes.
+    if (this.facts.contentLength > 0 && code === 205) {
+      throw new TypeError(
+        `startResponse: a 205 response has no content (RFC 9110 §15.3.6), but its Content-Length is ${this.facts.contentLength}; leave Content-Length out (the server sends 0) or set it to 0`,
+      );
+    }
+    // A 204 has no content and a server must not send Content-Length with it (RFC 9110, 8.6): a 0 is
+    // dropped, any other length is the app's mistake.
+    if (this.facts.contentLength > 0 && code === 204) {
+      throw new TypeError(
+        `startResponse: a 204 response has no content and no Content-Length (RFC 9110 §8.6), but its Content-Length is ${this.facts.contentLength}; leave Content-Length out`,
+      );
+    }
     this.status = status;
     this.fields = [];
     // status-line = HTTP-version SP status-code SP [ reason-phrase ]: the second SP even without a reason.
@@ -163,6 +199,7 @@ export class KnownHead {
     for (let i = 0; i < headers.length; i++) {
       const [name, value] = headers[i];
       this.fields.push(name, value);
+      if (code === 204 && name.length === 14 && name.toLowerCase() === "content-length") continue;
       text += name + ": " + value + "\r\n";
     }
     this.#text = text;
@@ -214,7 +251,7 @@ export class HeadCache {
   /**
    * The head for `status` and `headers`, checked and encoded on a miss.
    *
-   * @throws {TypeError} as {@linkcode checkHeaders}.
+   * @throws {TypeError} as {@linkcode KnownHead}'s constructor.
    */
   get(status: string, headers: [string, string][]): KnownHead {
     const entries = this.#entries;
@@ -286,7 +323,7 @@ export class ServerLines {
     const second = Math.floor(Date.now() / 1000);
     if (second !== this.#second) {
       this.#second = second;
-      this.#date = latin1Bytes(`Date: ${new Date(second * 1000).toUTCString()}\r\n`);
+      this.#date = latin1Bytes(dateLine(second));
       this.#both = new Uint8Array(this.#date.length + this.#server.length);
       this.#both.set(this.#date);
       this.#both.set(this.#server, this.#date.length);

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { App } from "../../wsgi/mod.ts";
-import { HeadCache, KnownHead } from "../../wsgi/response_head.ts";
+import { dateHeader, dateLine, HeadCache, KnownHead, ServerLines } from "../../wsgi/response_head.ts";
+import { Output } from "../../wsgi/output.ts";
 import { exchange, latin1, normalizeDate, SOFTWARE, startServer } from "../http.ts";
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -37,6 +38,22 @@ Deno.test("HeadCache: a bad header list is refused every time, never cached", ()
       /header 1 must be a \[name, value\] pair of strings/,
     );
   }
+});
+
+Deno.test("HeadCache: a 205 with a non-zero Content-Length is refused every time; 0 or none is kept", () => {
+  const heads = new HeadCache();
+  for (let i = 0; i < 2; i++) {
+    assert.throws(
+      () => heads.get("205 Reset Content", [["Content-Length", "12"]]),
+      new TypeError(
+        "startResponse: a 205 response has no content (RFC 9110 §15.3.6), but its Content-Length is 12; " +
+          "leave Content-Length out (the server sends 0) or set it to 0",
+      ),
+    );
+  }
+  assert.equal(heads.get("205 Reset Content", [["Content-Length", "0"]]).facts.contentLength, 0);
+  assert.equal(heads.get("205", []).facts.contentLength, -1);
+  assert.equal(heads.get("200 OK", [["Content-Length", "12"]]).facts.contentLength, 12);
 });
 
 Deno.test("KnownHead: what the fields say (length, Date, Server, close) is learnt once", () => {
@@ -130,4 +147,23 @@ Deno.test("head: the Date line follows the clock (read once a second, not once a
   } finally {
     await server.stop();
   }
+});
+
+Deno.test("Date: one IMF-fixdate format for the server's own answers (dateHeader) and the apps' (ServerLines)", async () => {
+  assert.equal(dateLine(784111777), "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n", "RFC 9110 §5.6.7's example");
+  const written: Uint8Array[] = [];
+  const conn = { write: (data: Uint8Array) => (written.push(data.slice()), Promise.resolve(data.length)) };
+  const lines = new ServerLines("test/1");
+  // Retried if the clock crosses a second between the two reads.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    written.length = 0;
+    const text = dateHeader();
+    const out = new Output(conn as unknown as Deno.Conn);
+    lines.write(out, { contentLength: -1, date: false, server: false, close: false });
+    await out.flush();
+    if (dateHeader() !== text) continue;
+    assert.equal(latin1(written[0]), `${text}Server: test/1\r\n`);
+    return;
+  }
+  assert.fail("the clock moved on at every attempt");
 });

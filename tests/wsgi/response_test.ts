@@ -672,3 +672,100 @@ Deno.test("response: 205 Reset Content goes out with Content-Length: 0 and no co
     `HTTP/1.1 205 Reset Content\r\nContent-Type: text/plain\r\n${DS}Content-Length: 0\r\n\r\n`,
   );
 });
+
+/** Answers /205 with a 205 (and `headers`), produced by `produce`; anything else with a plain 200. */
+function resetContent(
+  headers: [string, string][],
+  produce: (write: (chunk: string) => void) => Iterable<string>,
+): App {
+  return function* (environ, startResponse) {
+    if (environ.PATH_INFO !== "/205") {
+      startResponse("200 OK", []);
+      yield "next";
+      return;
+    }
+    yield* produce(startResponse("205 Reset Content", headers));
+  };
+}
+
+for (
+  const [what, produce] of [
+    ["two chunks", function* () {
+      yield "first";
+      yield "second";
+    }],
+    ['a "" flushing the head, then a chunk', function* () {
+      yield "";
+      yield "late";
+    }],
+    ["write(), then a chunk", function* (write) {
+      write("written");
+      yield "yielded";
+    }],
+  ] as [string, (write: (chunk: string) => void) => Iterable<string>][]
+) {
+  Deno.test(`response: a 205 whose app produces ${what} has Content-Length: 0 (never chunked), no content; the connection lives on`, async () => {
+    const app = resetContent([["Content-Type", "text/plain"]], produce);
+    const head = (version: string, extra = "") =>
+      `HTTP/${version} 205 Reset Content\r\nContent-Type: text/plain\r\n${DS}Content-Length: 0\r\n${extra}\r\n`;
+    assert.equal(await keptAlive(app, "GET /205 HTTP/1.1\r\nHost: x\r\n\r\n"), head("1.1"));
+    assert.equal(await keptAlive(app, "HEAD /205 HTTP/1.1\r\nHost: x\r\n\r\n", "HEAD"), head("1.1"));
+    assert.equal(
+      await keptAlive(app, "GET /205 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+      head("1.0", "Connection: keep-alive\r\n"),
+    );
+  });
+}
+
+Deno.test("response: a 205 with Content-Length: 0 from the app goes out as is", async () => {
+  const app = resetContent([["Content-Length", "0"]], function* () {});
+  assert.equal(
+    await keptAlive(app, "GET /205 HTTP/1.1\r\nHost: x\r\n\r\n"),
+    `HTTP/1.1 205 Reset Content\r\nContent-Length: 0\r\n${DS}\r\n`,
+  );
+});
+
+Deno.test("response: a 205 with a non-zero Content-Length is refused → 500, logged with what to do", async () => {
+  const app = resetContent([["Content-Type", "text/plain"], ["Content-Length", "12"]], function* () {
+    yield "hello world!";
+  });
+  const { text, errors } = await roundTrip(app, "GET /205 HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert.equal(
+    text,
+    `HTTP/1.1 500 Internal Server Error\r\n${DS}Content-Type: text/plain; charset=utf-8\r\n` +
+      "Content-Length: 26\r\nConnection: close\r\n\r\n500 Internal Server Error\n",
+  );
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0].error instanceof TypeError);
+  assert.equal(
+    errors[0].error.message,
+    "startResponse: a 205 response has no content (RFC 9110 §15.3.6), but its Content-Length is 12; " +
+      "leave Content-Length out (the server sends 0) or set it to 0",
+  );
+});
+
+Deno.test("response: a 204's Content-Length: 0 is not sent (RFC 9110 §8.6); a non-zero one is refused → 500", async () => {
+  const noContent = (length: string): App => (_environ, sr) => {
+    sr("204 No Content", [["X-Id", "7"], ["Content-Length", length]]);
+    return [];
+  };
+  const zero = await roundTrip(noContent("0"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n" + GET11_CLOSE);
+  assert.equal(
+    zero.text,
+    `HTTP/1.1 204 No Content\r\nX-Id: 7\r\n${DS}\r\n` +
+      `HTTP/1.1 204 No Content\r\nX-Id: 7\r\n${DS}Connection: close\r\n\r\n`,
+  );
+  assert.equal(zero.errors.length, 0);
+  const five = await roundTrip(noContent("5"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert.equal(
+    five.text,
+    `HTTP/1.1 500 Internal Server Error\r\n${DS}Content-Type: text/plain; charset=utf-8\r\n` +
+      "Content-Length: 26\r\nConnection: close\r\n\r\n500 Internal Server Error\n",
+  );
+  assert.ok(five.errors[0].error instanceof TypeError);
+  assert.equal(
+    five.errors[0].error.message,
+    "startResponse: a 204 response has no content and no Content-Length (RFC 9110 §8.6), but its Content-Length " +
+      "is 5; leave Content-Length out",
+  );
+});
