@@ -179,7 +179,91 @@ export class Connection implements BodyHost {
         const head = this.#head!;
         const called = this.#begin(head);
         if (Array.isArray(called)) this.#answerArray(called, head);
-        else if (called !== FAILED) yield* this.#exchange(called, head);
+        else if (called !== FAILED) {
+          // Anything else (a promise, a file, an iterable): its iterator is stepped here and the
+          // operations it asks for are yielded from here. Inline rather than a delegated generator:
+          // a held request then carries one generator less (340 B of heap), and waking it takes one
+          // resumption less.
+          let result: AppResult | undefined;
+          let iterator: Iterator<AppYield> | AsyncIterator<AppYield> | undefined;
+          let finished = false;
+          const proxy = this.#proxy!;
+          try {
+            result = isPromiseLike(called) ? await (called as PromiseLike<AppResult>) : called as AppResult;
+            if (result instanceof FileWrapper) await this.#sendFile(result);
+            else if (Array.isArray(result)) this.#sendArray(result);
+            else {
+              const isAsync = result !== null &&
+                typeof (result as AsyncIterable<AppYield>)[Symbol.asyncIterator] === "function";
+              iterator = isAsync
+                ? (result as AsyncIterable<AppYield>)[Symbol.asyncIterator]()
+                : (result as Iterable<AppYield>)?.[Symbol.iterator]?.();
+              if (iterator === undefined) {
+                throw new TypeError(
+                  `the app returned ${describe(result)}; return an iterable of chunks (or be a generator)`,
+                );
+              }
+              let mode = NEXT;
+              let sent: unknown = undefined;
+              for (;;) {
+                let step: IteratorResult<AppYield, unknown>;
+                // An iterator without throw(): an operation's error ends the app.
+                if (mode === THROW && typeof iterator.throw !== "function") throw sent;
+                if (isAsync) {
+                  // The step may take a while (the app awaits something): let what is written so far go out.
+                  if (this.out.pending > 0 || this.#held !== null) this.#host.cork(this);
+                  step = mode === NEXT
+                    ? await (iterator as AsyncIterator<AppYield>).next(sent)
+                    : await (iterator as AsyncIterator<AppYield>).throw!(sent);
+                } else {
+                  step = mode === NEXT
+                    ? (iterator as Iterator<AppYield>).next(sent)
+                    : (iterator as Iterator<AppYield>).throw!(sent);
+                }
+                mode = NEXT;
+                sent = undefined;
+                if (step.done) break;
+                const op = this.#operationOf(step.value);
+                if (op !== null) {
+                  // The seed's path ("" after recording on the proxy) leaves the outcome on the proxy only;
+                  // an operation yielded directly also gets it sent back in (or thrown in).
+                  const direct = op === step.value;
+                  this.#beforeOperation();
+                  let ok = true;
+                  try {
+                    proxy.result = yield op instanceof Operation ? op : new Await(op);
+                    proxy.exception = null;
+                  } catch (error) {
+                    proxy.result = error instanceof Error ? error : new Error(String(error));
+                    proxy.exception = error;
+                    ok = false;
+                  } finally {
+                    this.#waitingOp = false;
+                  }
+                  if (direct) {
+                    if (ok) sent = proxy.result;
+                    else {
+                      mode = THROW;
+                      sent = proxy.exception;
+                    }
+                  }
+                }
+                if (this.out.pending > HIGH_WATER) await this.#flush();
+              }
+            }
+            finished = true;
+            this.#end200();
+          } catch (error) {
+            this.#appFailed(error, head);
+          } finally {
+            if (iterator !== undefined && !finished) await this.#closeIterator(iterator, head);
+            const close = (result as { close?: unknown } | undefined)?.close;
+            if (typeof close === "function" && !(result instanceof FileWrapper)) {
+              await this.#callClose(result, close, head);
+            }
+            this.#waitingOp = false;
+          }
+        }
         let keep = this.#afterExchange(head, this.#body);
         if (keep !== true && keep !== false) keep = await keep;
         if (!keep) break;
@@ -303,95 +387,6 @@ export class Connection implements BodyHost {
     }
     const close = (items as { close?: unknown }).close;
     if (typeof close === "function") this.#callClose(items, close, head);
-  }
-
-  /**
-   * Serves what the app returned when it is not an array (a promise, a file,
-   * an iterable): steps its iterator and runs the operations it asks for,
-   * yielding them from here. One generator between the app and the
-   * connection, not one per concern: a held request costs less memory, and
-   * waking it takes one resumption less per level.
-   */
-  async *#exchange(called: unknown, head: RequestHead): AsyncGenerator<Operation<unknown>, void, unknown> {
-    let result: AppResult | undefined;
-    let iterator: Iterator<AppYield> | AsyncIterator<AppYield> | undefined;
-    let finished = false;
-    const proxy = this.#proxy!;
-    try {
-      result = isPromiseLike(called) ? await (called as PromiseLike<AppResult>) : called as AppResult;
-      if (result instanceof FileWrapper) await this.#sendFile(result);
-      else if (Array.isArray(result)) this.#sendArray(result);
-      else {
-        const isAsync = result !== null &&
-          typeof (result as AsyncIterable<AppYield>)[Symbol.asyncIterator] === "function";
-        iterator = isAsync
-          ? (result as AsyncIterable<AppYield>)[Symbol.asyncIterator]()
-          : (result as Iterable<AppYield>)?.[Symbol.iterator]?.();
-        if (iterator === undefined) {
-          throw new TypeError(
-            `the app returned ${describe(result)}; return an iterable of chunks (or be a generator)`,
-          );
-        }
-        let mode = NEXT;
-        let sent: unknown = undefined;
-        for (;;) {
-          let step: IteratorResult<AppYield, unknown>;
-          // An iterator without throw(): an operation's error ends the app.
-          if (mode === THROW && typeof iterator.throw !== "function") throw sent;
-          if (isAsync) {
-            // The step may take a while (the app awaits something): let what is written so far go out.
-            if (this.out.pending > 0 || this.#held !== null) this.#host.cork(this);
-            step = mode === NEXT
-              ? await (iterator as AsyncIterator<AppYield>).next(sent)
-              : await (iterator as AsyncIterator<AppYield>).throw!(sent);
-          } else {
-            step = mode === NEXT
-              ? (iterator as Iterator<AppYield>).next(sent)
-              : (iterator as Iterator<AppYield>).throw!(sent);
-          }
-          mode = NEXT;
-          sent = undefined;
-          if (step.done) break;
-          const op = this.#operationOf(step.value);
-          if (op !== null) {
-            // The seed's path ("" after recording on the proxy) leaves the outcome on the proxy only;
-            // an operation yielded directly also gets it sent back in (or thrown in).
-            const direct = op === step.value;
-            this.#beforeOperation();
-            let ok = true;
-            try {
-              proxy.result = yield op instanceof Operation ? op : new Await(op);
-              proxy.exception = null;
-            } catch (error) {
-              proxy.result = error instanceof Error ? error : new Error(String(error));
-              proxy.exception = error;
-              ok = false;
-            } finally {
-              this.#waitingOp = false;
-            }
-            if (direct) {
-              if (ok) sent = proxy.result;
-              else {
-                mode = THROW;
-                sent = proxy.exception;
-              }
-            }
-          }
-          if (this.out.pending > HIGH_WATER) await this.#flush();
-        }
-      }
-      finished = true;
-      this.#end200();
-    } catch (error) {
-      this.#appFailed(error, head);
-    } finally {
-      if (iterator !== undefined && !finished) await this.#closeIterator(iterator, head);
-      const close = (result as { close?: unknown } | undefined)?.close;
-      if (typeof close === "function" && !(result instanceof FileWrapper)) {
-        await this.#callClose(result, close, head);
-      }
-      this.#waitingOp = false;
-    }
   }
 
   /** Calls the result's `close()` (PEP 3333), reporting what it throws. */
