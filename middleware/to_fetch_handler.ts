@@ -15,6 +15,7 @@ import {
   type AppResult,
   type AppYield,
   basicAuth,
+  checkStartResponse,
   type Chunk,
   CogenProxy,
   concatBytes,
@@ -25,6 +26,7 @@ import {
   Input,
   isRunnable,
   PathInfoDispatcher,
+  readLine,
   type RequestBody,
   type Route,
   type Runnable,
@@ -321,22 +323,12 @@ class FetchExchange {
   // ---- startResponse and the body ----
 
   #onStartResponse(status: string, headers: [string, string][], excInfo?: unknown): Write {
-    if (excInfo !== undefined && excInfo !== null) {
-      // PEP 3333: once body bytes went to the client (or are held for it), the head cannot change.
-      if (this.#committed || this.#held !== null) throw excInfo;
-    } else if (this.#status !== null) {
-      throw new Error(
-        "startResponse: called a second time without excInfo; pass the error being handled as the third argument",
-      );
-    }
-    const code = statusCode(status);
-    if (code < 0) {
-      throw new TypeError(
-        `startResponse: status must look like "200 OK" (three digits from 200 to 599, a space, a reason), got ${
-          describe(status)
-        }`,
-      );
-    }
+    const code = checkStartResponse(
+      status,
+      excInfo,
+      this.#status !== null,
+      this.#committed || this.#held !== null,
+    );
     if (!Array.isArray(headers)) {
       throw new TypeError(
         `startResponse: headers must be an array of [name, value] pairs, got ${describe(headers)}`,
@@ -563,23 +555,6 @@ class FetchExchange {
   }
 }
 
-/**
- * The code of a status like `"200 OK"`, or -1: three digits from 200 to 599
- * (what a `Response` takes; the server sends 1xx itself), then a space and a
- * reason of tabs, spaces, visible characters and obs-text.
- */
-function statusCode(status: unknown): number {
-  if (typeof status !== "string" || status.length < 3) return -1;
-  const code = Number(status.slice(0, 3));
-  if (!/^\d{3}$/.test(status.slice(0, 3)) || code < 200 || code > 599) return -1;
-  if (status.length > 3 && status[3] !== " ") return -1;
-  for (let i = 4; i < status.length; i++) {
-    const c = status.charCodeAt(i);
-    if ((c < 0x20 && c !== 9) || c === 0x7f || c > 0xff) return -1;
-  }
-  return code;
-}
-
 /** Whether a response with `code` has no body, whatever the request (a `Response` refuses one). */
 function nullBodyStatus(code: number): boolean {
   return code === 204 || code === 205 || code === 304;
@@ -655,30 +630,14 @@ class StreamBody {
   }
 
   /** One line, up to and including `\n` (at the end: what is left, possibly empty). */
-  async readline(limit: number): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    for (;;) {
-      const chunk = await this.read(limit - length);
-      if (chunk.length === 0) break;
-      const lf = chunk.indexOf(10);
-      if (lf >= 0) {
-        // What follows the line goes back in front of what the read left over.
-        const after = chunk.subarray(lf + 1);
-        this.#leftover = this.#leftover.length === 0
-          ? after
-          : concatBytes([after, this.#leftover], after.length + this.#leftover.length);
-        parts.push(chunk.subarray(0, lf + 1));
-        length += lf + 1;
-        break;
-      }
-      parts.push(chunk);
-      length += chunk.length;
-      if (length >= limit) {
-        throw new Error(`readline: no line end within ${limit} bytes; raise the limit or read(n) instead`);
-      }
-    }
-    return concatBytes(parts, length);
+  readline(limit: number): Promise<Uint8Array> {
+    return readLine(this, limit);
+  }
+
+  /** For `readLine`: bytes read past a line's end go back in front of what the read left over. */
+  unread(bytes: Uint8Array): void {
+    const kept = this.#leftover;
+    this.#leftover = kept.length === 0 ? bytes : concatBytes([bytes, kept], bytes.length + kept.length);
   }
 
   /** The request is over: let go of the stream (a body the app did not read to the end is cancelled). */

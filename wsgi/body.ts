@@ -7,6 +7,7 @@
  * @module
  */
 import { concatBytes } from "./bytes.ts";
+import { readLine } from "./read_line.ts";
 import type { Socket } from "../core/mod.ts";
 import { ChunkedDecoder, type ParserLimits, type RequestHead } from "./http_parser.ts";
 
@@ -117,29 +118,14 @@ export class RequestBody {
    *
    * @throws {Error} when no line end comes within `limit` bytes.
    */
-  async readline(limit: number): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    for (;;) {
-      const chunk = await this.read(limit - length);
-      if (chunk.length === 0) break;
-      const lf = chunk.indexOf(10);
-      if (lf >= 0) {
-        // What follows the line comes before anything read() set aside from a larger decoded chunk.
-        const after = chunk.subarray(lf + 1);
-        const kept = this.#leftover;
-        this.#leftover = kept.length === 0 ? after : concatBytes([after, kept], after.length + kept.length);
-        parts.push(chunk.subarray(0, lf + 1));
-        length += lf + 1;
-        break;
-      }
-      parts.push(chunk);
-      length += chunk.length;
-      if (length >= limit) {
-        throw new Error(`readline: no line end within ${limit} bytes; raise the limit or read(n) instead`);
-      }
-    }
-    return concatBytes(parts, length);
+  readline(limit: number): Promise<Uint8Array> {
+    return readLine(this, limit);
+  }
+
+  /** @ignore For `readLine`: bytes read past a line's end go back before anything set aside. */
+  unread(bytes: Uint8Array): void {
+    const kept = this.#leftover;
+    this.#leftover = kept.length === 0 ? bytes : concatBytes([bytes, kept], bytes.length + kept.length);
   }
 
   /**

@@ -30,13 +30,13 @@ import type { ResolvedLimits } from "./options.ts";
 import { Output, type OutputWatchdog, utf8Length } from "./output.ts";
 import { CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
 import {
+  checkStartResponse,
   dateHeader,
   type Framing,
   type HeadCache,
   type HeaderFacts,
   type KnownHead,
   type ServerLines,
-  statusCode,
   writeHead,
 } from "./response_head.ts";
 
@@ -547,27 +547,13 @@ export class Connection implements BodyHost {
   }
 
   #onStartResponse(status: string, headers: [string, string][], excInfo?: unknown): Write {
-    if (excInfo !== undefined && excInfo !== null) {
-      // The headers count as sent once a body byte was produced, even while the server holds it.
-      if (this.#committed || this.#held !== null) throw excInfo;
-    } else if (this.#status !== null) {
-      throw new Error(
-        "startResponse: called a second time without excInfo; pass the error being handled as the third argument",
-      );
-    }
-    const code = statusCode(status);
-    if (code < 0) {
-      throw new TypeError(
-        `startResponse: status must look like "200 OK" (three digits, a space, a reason), got ${
-          describe(status)
-        }`,
-      );
-    }
-    if (code < 200) {
-      throw new TypeError(
-        `startResponse: ${code} is an interim status; the server sends 100 Continue itself`,
-      );
-    }
+    // The head counts as sent once a body byte was produced, even while the server holds it.
+    const code = checkStartResponse(
+      status,
+      excInfo,
+      this.#status !== null,
+      this.#committed || this.#held !== null,
+    );
     const known = this.#host.heads.get(status, headers);
     this.#known = known;
     this.#facts = known.facts;

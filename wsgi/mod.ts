@@ -32,7 +32,8 @@ export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser }
 export { Input } from "./input.ts";
 export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
 export { Output, type OutputWatchdog } from "./output.ts";
-export { HeadCache, type HeaderFacts, KnownHead, ServerLines } from "./response_head.ts";
+export { type LineSource, readLine } from "./read_line.ts";
+export { checkStartResponse, HeadCache, type HeaderFacts, KnownHead, ServerLines } from "./response_head.ts";
 export {
   CogenProxy,
   type CoreMirror,

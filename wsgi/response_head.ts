@@ -6,6 +6,7 @@
  * @module
  */
 import type { Output } from "./output.ts";
+import { describe } from "../core/timeout.ts";
 
 /** The status code of a status line such as `"200 OK"`, or -1 when it is malformed. */
 export function statusCode(status: unknown): number {
@@ -20,6 +21,50 @@ export function statusCode(status: unknown): number {
     if ((ch < 0x20 && ch !== 9) || ch === 0x7f || ch > 0xff) return -1;
   }
   return a * 100 + b * 10 + c;
+}
+
+/**
+ * The checks of every `startResponse` before its headers (PEP 3333, and
+ * what an HTTP/1.1 server can send); returns the status code.
+ *
+ * - with `excInfo`, once the head went out (`headSent`: a body byte was
+ *   produced) there is nothing left to replace: `excInfo` is thrown again;
+ * - without it, a second call (`started`) is an error;
+ * - the status must be three digits from 200 to 599, a space and a reason.
+ *
+ * @throws {unknown} `excInfo`, an `Error` or a `TypeError` as above.
+ *
+ * @example
+ * ```ts
+ * import { checkStartResponse } from "@cogen/cogen/wsgi";
+ * checkStartResponse("404 Not Found", undefined, false, false); // 404
+ * ```
+ */
+export function checkStartResponse(
+  status: string,
+  excInfo: unknown,
+  started: boolean,
+  headSent: boolean,
+): number {
+  if (excInfo !== undefined && excInfo !== null) {
+    if (headSent) throw excInfo;
+  } else if (started) {
+    throw new Error(
+      "startResponse: called a second time without excInfo; pass the error being handled as the third argument",
+    );
+  }
+  const code = statusCode(status);
+  if (code < 0) {
+    throw new TypeError(
+      `startResponse: status must look like "200 OK" (three digits from 200 to 599, a space, a reason), got ${
+        describe(status)
+      }`,
+    );
+  }
+  if (code < 200) {
+    throw new TypeError(`startResponse: ${code} is an interim status; the server sends 100 Continue itself`);
+  }
+  return code;
 }
 
 /** What the server learnt from the app's header list. */

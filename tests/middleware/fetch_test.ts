@@ -507,6 +507,33 @@ Deno.test("toFetchHandler: an app error before the head is a 500 (stack only wit
   }
 });
 
+Deno.test("toFetchHandler: a status it cannot send is a 500, with the same message as on our server", async () => {
+  const errors: unknown[] = [];
+  const onError = (error: unknown) => errors.push(error);
+  const statusApp = (status: string): App => (_environ, startResponse) => {
+    startResponse(status, TEXT);
+    return ["x"];
+  };
+  const server = startDeno(
+    toFetchHandler([["/interim", statusApp("103 Early Hints")], ["/bad", statusApp("20 OK")]], {
+      onError,
+    }),
+  );
+  try {
+    for (const path of ["/interim", "/bad"]) {
+      const response = await server.fetch(path);
+      assert.equal(response.status, 500);
+      assert.equal(await response.text(), "500 Internal Server Error\n");
+    }
+    assert.deepEqual(errors.map((e) => (e as TypeError).message), [
+      "startResponse: 103 is an interim status; the server sends 100 Continue itself",
+      'startResponse: status must look like "200 OK" (three digits from 200 to 599, a space, a reason), got "20 OK"',
+    ]);
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("toFetchHandler: operations run; chunks stream as they come; values come back into the app", async () => {
   const sched = new Scheduler();
   async function* app(environ: Environ, startResponse: StartResponse) {
