@@ -24,7 +24,7 @@ export interface LineSource {
  * @example
  * ```ts
  * import { type LineSource, readLine } from "@cogen/cogen/wsgi";
- * let rest = new TextEncoder().encode("first\nsecond");
+ * let rest: Uint8Array = new TextEncoder().encode("first\nsecond");
  * const source: LineSource = {
  *   read: (max) => {
  *     const piece = rest.subarray(0, max);
