@@ -45,6 +45,6 @@ export { Sleep } from "./sleep.ts";
 export { type Coroutine, type CoroutineFunction, Task, type TaskState, type Yieldable } from "./task.ts";
 export { checkTimeout, effectiveTimeout } from "./timeout.ts";
 export { WaitList } from "./wait_list.ts";
-export { LineTooLong, Socket, SocketListener, type SocketOptions } from "./socket.ts";
+export { LineTooLong, Socket, SocketListener, type SocketOptions, type SocketWatcher } from "./socket.ts";
 export { Deadline } from "./deadline.ts";
 export type { TimerEntry } from "./timer_heap.ts";

@@ -82,6 +82,24 @@ const WATCH_SIZE = 64;
 const IDLE_READ_SIZE = 512;
 
 /**
+ * Told how a socket's watch read ended (see {@linkcode Socket.watchWith}).
+ *
+ * @example
+ * ```ts
+ * import type { SocketWatcher } from "@cogen/cogen/core";
+ * const watcher: SocketWatcher = {
+ *   watched(more) {
+ *     if (!more) console.log("the peer left");
+ *   },
+ * };
+ * ```
+ */
+export interface SocketWatcher {
+  /** The read ended: `true` with bytes buffered, `false` at end of stream or when it failed. */
+  watched(more: boolean): void;
+}
+
+/**
  * A connected socket: operations to read and write it from coroutines.
  *
  * @example
@@ -122,6 +140,8 @@ export class Socket {
   #eof = false;
   #closed = false;
   #filling: Promise<boolean> | null = null;
+  /** Told when the pending watch read ends (see `watchWith`). */
+  #watcher: SocketWatcher | null = null;
 
   /** Wraps `conn`. */
   constructor(conn: Deno.Conn, options: SocketOptions = {}) {
@@ -245,6 +265,33 @@ export class Socket {
     return this.#readSmall(WATCH_SIZE);
   }
 
+  /**
+   * Like {@linkcode Socket.watch}, but tells `watcher` how the read ended
+   * instead of returning a promise: `watched(true)` with bytes buffered,
+   * `watched(false)` at end of stream or when the read failed. A socket held
+   * idle for minutes (a long poll) then carries no promise chain of its
+   * watcher's on top of the read's.
+   */
+  watchWith(watcher: SocketWatcher): void {
+    if (this.#filling !== null || this.#eof || this.#start !== this.#end) {
+      this.fill().then((more) => watcher.watched(more), () => watcher.watched(false));
+      return;
+    }
+    this.#release();
+    this.#watcher = watcher;
+    this.#readSmall(WATCH_SIZE);
+  }
+
+  /** Tells the watcher, if any, how the watch read ended; returns `more`. */
+  #settleWatch(more: boolean): boolean {
+    const watcher = this.#watcher;
+    if (watcher !== null) {
+      this.#watcher = null;
+      watcher.watched(more);
+    }
+    return more;
+  }
+
   /** A read into a new `size`-byte array whose bytes then move to a read buffer. */
   #readSmall(size: number): Promise<boolean> {
     const small = new Uint8Array(size);
@@ -253,7 +300,7 @@ export class Socket {
         this.#filling = null;
         if (n === null) {
           this.#eof = true;
-          return false;
+          return this.#settleWatch(false);
         }
         if (this.#buf === EMPTY) {
           const buf = takeBuffer();
@@ -261,7 +308,7 @@ export class Socket {
             // Still none to spare: the small array becomes the read buffer (it grows if a head needs more).
             this.#buf = small;
             this.#end = n;
-            return true;
+            return this.#settleWatch(true);
           }
           this.#buf = buf;
           this.#pooled = true;
@@ -270,10 +317,13 @@ export class Socket {
         this.#buf.set(small.subarray(0, n), this.#end);
         this.#end += n;
         if (this.#closed) this.#release();
-        return true;
+        return this.#settleWatch(true);
       },
       (error) => {
         this.#filling = null;
+        // A watched read that fails tells its watcher (the peer is as good as gone) and resolves false:
+        // no one else need be listening for the rejection.
+        if (this.#watcher !== null) return this.#settleWatch(false);
         throw error;
       },
     );

@@ -15,6 +15,7 @@ import {
   runningTask,
   type Scheduler,
   type Socket,
+  type SocketWatcher,
   type Task,
 } from "../core/mod.ts";
 import { describe } from "../core/timeout.ts";
@@ -96,7 +97,7 @@ const FAILED = Symbol("failed");
  * const connection = new Connection(host, conn, sched);
  * ```
  */
-export class Connection implements BodyHost {
+export class Connection implements BodyHost, SocketWatcher {
   /** The socket. */
   readonly socket: Socket;
   /** The outgoing bytes. */
@@ -448,19 +449,16 @@ export class Connection implements BodyHost {
       return;
     }
     this.#watching = true;
-    this.socket.watch().then(
-      (more) => {
-        this.#watching = false;
-        if (!more) this.#clientGone();
-        else if (this.#waitingOp && this.socket.end - this.socket.start < this.#host.limits.maxHeaderBytes) {
-          this.#watch();
-        }
-      },
-      () => {
-        this.#watching = false;
-        this.#clientGone();
-      },
-    );
+    this.socket.watchWith(this);
+  }
+
+  /** @ignore For the socket: the read watching the client has ended (`false`: the client is gone). */
+  watched(more: boolean): void {
+    this.#watching = false;
+    if (!more) this.#clientGone();
+    else if (this.#waitingOp && this.socket.end - this.socket.start < this.#host.limits.maxHeaderBytes) {
+      this.#watch();
+    }
   }
 
   /** The client went away while its app waited: stop the app, free everything. */

@@ -302,3 +302,48 @@ Deno.test("Socket: consuming everything while a read is under way keeps that rea
   client.close();
   server.close();
 });
+
+/** Resolves with what `sock.watchWith` tells its watcher. */
+function watchOnce(sock: Socket): Promise<boolean> {
+  return new Promise((resolve) => sock.watchWith({ watched: resolve }));
+}
+
+Deno.test("Socket.watchWith: tells the watcher of bytes (kept in the buffer) and of the peer leaving", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const sock = new Socket(await listener.accept());
+  try {
+    let watched = watchOnce(sock);
+    await send(client, "GET / HTTP/1.1\r\n");
+    assert.equal(await watched, true);
+    assert.equal(text(sock.buffer.subarray(sock.start, sock.end)), "GET / HTTP/1.1\r\n");
+    // With bytes buffered, the watch is an ordinary read after them.
+    watched = watchOnce(sock);
+    await send(client, "Host: x\r\n");
+    assert.equal(await watched, true);
+    assert.equal(text(sock.buffer.subarray(sock.start, sock.end)), "GET / HTTP/1.1\r\nHost: x\r\n");
+    sock.consume(sock.end - sock.start);
+    watched = watchOnce(sock);
+    client.close();
+    assert.equal(await watched, false);
+    assert.equal(sock.eof, true);
+  } finally {
+    sock.close();
+    listener.close();
+  }
+});
+
+Deno.test("Socket.watchWith: a watched read that fails (the socket closed under it) tells the watcher false", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const sock = new Socket(await listener.accept());
+  try {
+    const watched = watchOnce(sock);
+    sock.close(); // the pending read fails; no rejection may go unhandled (the test would fail)
+    assert.equal(await watched, false);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  } finally {
+    client.close();
+    listener.close();
+  }
+});
