@@ -97,7 +97,7 @@ const FAILED = Symbol("failed");
  * const connection = new Connection(host, conn, sched);
  * ```
  */
-export class Connection implements BodyHost, SocketWatcher {
+export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
   /** The socket. */
   readonly socket: Socket;
   /** The outgoing bytes. */
@@ -109,7 +109,10 @@ export class Connection implements BodyHost, SocketWatcher {
   /** Where the connection is in its life. */
   state: ConnectionState = "idle";
   readonly #host: ConnectionHost;
+  /** The deadline of the connection's reads: the next head, an idle keep-alive, a body read. */
   readonly #deadline: ConnectionDeadline;
+  /** The deadline of its writes (`sockoperTimeout` without progress), made at the first write. */
+  #writeDeadline: ConnectionDeadline | null = null;
   /** How many reads or writes are waiting on the socket-operation timeout. */
   #stalls = 0;
   #watching = false;
@@ -154,8 +157,8 @@ export class Connection implements BodyHost, SocketWatcher {
     this.facts = addr.transport === "tcp" || addr.transport === "udp"
       ? { remoteAddr: addr.hostname, remotePort: String(addr.port) }
       : { remoteAddr: (addr as Deno.UnixAddr).path ?? "", remotePort: "" };
-    this.#deadline = new ConnectionDeadline(host.facts.sched, this);
-    this.out.watchdog = this.#deadline;
+    this.#deadline = new ConnectionDeadline(host.facts.sched, this, false);
+    this.out.watchdog = this;
     this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
   }
 
@@ -249,7 +252,8 @@ export class Connection implements BodyHost, SocketWatcher {
                     }
                   }
                 }
-                if (this.out.pending > HIGH_WATER) await this.#flush();
+                // The app's own array is not copied: it is written before the app may change it.
+                if (this.out.pending > HIGH_WATER || this.out.holdsBorrowed) await this.#flush();
               }
             }
             finished = true;
@@ -489,13 +493,15 @@ export class Connection implements BodyHost, SocketWatcher {
     const unread = body !== null && !body.done;
     // A body still unread is not a next request: the response goes out first, whatever becomes of it.
     if (unread || !keep) return this.#flushThenKeep(keep, unread, head, body);
+    // An array of the app's own still queued (not copied) must be written before any app runs again:
+    // the next request's app may refill it.
+    if (this.out.holdsBorrowed) return this.#flushThenKeep(keep, unread, head, body);
     if (this.socket.end > this.socket.start) {
       // Pipelined requests already here: answered before writing (one write for them all).
       if (this.out.pending > HIGH_WATER) return this.#flushThenKeep(keep, unread, head, body);
     } else {
-      // A small response is not waited for: it goes out while the next request is read. A write that
-      // stalls is caught by the next head's deadline, which its progress restarts; one that fails
-      // closes the socket.
+      // A small response is not waited for: it goes out while the next request is read, under the
+      // write deadline (a write that fails closes the socket).
       if (this.out.pending > SEND_AHEAD) return this.#flushThenKeep(keep, unread, head, body);
       this.out.send();
     }
@@ -510,13 +516,10 @@ export class Connection implements BodyHost, SocketWatcher {
     body: RequestBody | null,
   ): Promise<boolean> {
     if (this.out.pending > 0 || this.out.flushing) {
-      this.#stall(true);
       try {
         await this.out.flush();
       } catch {
         return false;
-      } finally {
-        this.#stall(false);
       }
     }
     if (keep && unread) {
@@ -772,15 +775,28 @@ export class Connection implements BodyHost, SocketWatcher {
     } else if (--this.#stalls === 0) this.#deadline.disarm();
   }
 
-  /** Flushes the output under the socket-operation timeout. */
+  /** Writes the output (under the write deadline). */
   async #flush(): Promise<void> {
     if (this.out.pending === 0 && !this.out.flushing) return;
-    this.#stall(true);
-    try {
-      await this.out.flush();
-    } finally {
-      this.#stall(false);
-    }
+    await this.out.flush();
+  }
+
+  /** @ignore For the output: a write began, or all is written; the write deadline follows. */
+  writing(active: boolean): void {
+    if (active) {
+      this.#writeDeadline ??= new ConnectionDeadline(this.#host.facts.sched, this, true);
+      this.#writeDeadline.arm(this.#host.limits.sockoperTimeout);
+    } else this.#writeDeadline?.disarm();
+  }
+
+  /** @ignore For the output: a write moved bytes; its deadline starts over. */
+  progressed(): void {
+    this.#writeDeadline?.restart();
+  }
+
+  /** @ignore For the output: a write failed; the connection cannot go on. */
+  writeFailed(): void {
+    this.socket.close();
   }
 
   #describeRequest(): string {
@@ -799,6 +815,7 @@ export class Connection implements BodyHost, SocketWatcher {
     }
     this.out.discard();
     this.socket.close();
+    this.#writeDeadline?.clear();
     this.#host.closed(this);
   }
 }
@@ -824,24 +841,23 @@ const EXTENSIONS: Extensions = createExtensions(
 );
 
 /**
- * A connection's deadline, which calls its `timedOut`, and its output's
- * watchdog, which closes its socket when a write fails (a subclass, not
- * closures per connection).
+ * A deadline of a connection (a subclass, not a closure per connection):
+ * its reads' deadline calls `timedOut`; its writes' (`sockoperTimeout`
+ * without progress) closes the socket.
  */
-class ConnectionDeadline extends Deadline implements OutputWatchdog {
+class ConnectionDeadline extends Deadline {
   readonly #connection: Connection;
+  readonly #forWrites: boolean;
 
-  constructor(sched: Scheduler, connection: Connection) {
+  constructor(sched: Scheduler, connection: Connection, forWrites: boolean) {
     super(sched);
     this.#connection = connection;
+    this.#forWrites = forWrites;
   }
 
   protected override passed(): void {
-    this.#connection.timedOut();
-  }
-
-  writeFailed(): void {
-    this.#connection.socket.close();
+    if (this.#forWrites) this.#connection.socket.close();
+    else this.#connection.timedOut();
   }
 }
 

@@ -19,6 +19,8 @@ const SMALL_BLOCK = 1024;
 const SLAB = 64 * 1024;
 
 const RESOLVED = Promise.resolve();
+/** The block slot of a queued piece that is the caller's own array (not copied). */
+const BORROWED = new Uint8Array(0);
 /** Marks a rejection as handled (the watchdog was told). */
 const IGNORE = () => {};
 
@@ -55,14 +57,18 @@ function trimSmallBlock(block: Uint8Array, used: number): void {
 }
 
 /**
- * What an {@linkcode Output} reports to: a write timeout that progress
- * restarts, and the owner of the socket, told when a write failed.
+ * What an {@linkcode Output} reports to: the owner of the socket, which
+ * bounds how long a write may make no progress and closes the socket when
+ * one fails.
  *
  * @example
  * ```ts
  * import type { OutputWatchdog } from "@cogen/cogen/wsgi";
  * const watchdog: OutputWatchdog = {
- *   restart() {},
+ *   writing(active) {
+ *     console.log(active ? "a write began: start a timeout" : "all written: stop it");
+ *   },
+ *   progressed() {},
  *   writeFailed(error) {
  *     console.error("the client is gone:", error);
  *   },
@@ -70,8 +76,10 @@ function trimSmallBlock(block: Uint8Array, used: number): void {
  * ```
  */
 export interface OutputWatchdog {
-  /** A write moved bytes and more is left: the write timeout starts over. */
-  restart(): void;
+  /** Writing began (`true`), or everything queued is written or dropped (`false`). */
+  writing(active: boolean): void;
+  /** A write moved bytes and more is left: a write timeout starts over. */
+  progressed(): void;
   /** A write failed: the connection cannot carry on (close it). */
   writeFailed(error: unknown): void;
 }
@@ -93,6 +101,8 @@ export class Output {
    * block it is part of (or null): one array, grown once per connection.
    */
   #queue: (Uint8Array | null)[] = [];
+  /** How many queued pieces are the caller's own arrays, not yet written. */
+  #borrowed = 0;
   /** The buffer being filled (from the pool), and how much of it is used. */
   #block: Uint8Array | null = null;
   #used = 0;
@@ -111,6 +121,14 @@ export class Output {
   /** Bytes not yet written. */
   get pending(): number {
     return this.#pending;
+  }
+
+  /**
+   * Whether a large array from the caller (see {@linkcode Output.bytes}) is
+   * queued and not yet written: until then the caller must not change it.
+   */
+  get holdsBorrowed(): boolean {
+    return this.#borrowed > 0;
   }
 
   /** Whether a write is under way. */
@@ -146,7 +164,7 @@ export class Output {
   /** Appends a string as UTF-8; `byteLength` is its UTF-8 length. */
   utf8(text: string, byteLength: number): void {
     if (byteLength >= DIRECT) {
-      this.#push(encoder.encode(text));
+      this.#push(encoder.encode(text), null);
       return;
     }
     const block = this.#room(byteLength);
@@ -155,10 +173,13 @@ export class Output {
     this.#pending += written;
   }
 
-  /** Appends bytes (large ones are queued without a copy: do not change them until written). */
+  /**
+   * Appends bytes. Large ones are queued without a copy: do not change them
+   * until written ({@linkcode Output.holdsBorrowed} says when).
+   */
   bytes(data: Uint8Array): void {
     if (data.length >= DIRECT) {
-      this.#push(data);
+      this.#push(data, BORROWED);
       return;
     }
     const block = this.#room(data.length);
@@ -205,11 +226,13 @@ export class Output {
   /** Forgets what was not written (the connection is closing). */
   discard(): void {
     this.#queue.length = 0;
+    this.#borrowed = 0;
     this.#release();
     this.#pending = 0;
   }
 
   async #drain(): Promise<void> {
+    this.watchdog?.writing(true);
     try {
       for (;;) {
         this.#seal();
@@ -220,10 +243,11 @@ export class Output {
         while (written < piece.length) {
           written += await this.#conn.write(written === 0 ? piece : piece.subarray(written));
           // Progress restarts a write timeout: only worth a clock read when more is left to write.
-          if (written < piece.length || this.#queue.length > 0) this.watchdog?.restart();
+          if (written < piece.length || this.#queue.length > 0) this.watchdog?.progressed();
         }
         this.#pending -= piece.length;
-        if (block !== null && pool.length < 1024) pool.push(block);
+        if (block === BORROWED) this.#borrowed--;
+        else if (block !== null && pool.length < 1024) pool.push(block);
       }
     } catch (error) {
       this.#failed = error;
@@ -232,6 +256,7 @@ export class Output {
       throw error;
     } finally {
       this.#flushing = null;
+      this.watchdog?.writing(false);
     }
   }
 
@@ -247,9 +272,10 @@ export class Output {
     this.#used = 0;
   }
 
-  #push(data: Uint8Array): void {
+  #push(data: Uint8Array, slot: Uint8Array | null): void {
     this.#seal();
-    this.#queue.push(data, null);
+    this.#queue.push(data, slot);
+    if (slot === BORROWED) this.#borrowed++;
     this.#pending += data.length;
   }
 

@@ -38,13 +38,19 @@ Deno.test("Output.send: a failed write goes to the watchdog's writeFailed; later
   const conn = { write: () => Promise.reject(failure) };
   const out = new Output(conn as unknown as Deno.Conn);
   const told: unknown[] = [];
-  const watchdog: OutputWatchdog = { restart() {}, writeFailed: (error) => told.push(error) };
+  const writing: boolean[] = [];
+  const watchdog: OutputWatchdog = {
+    writing: (active) => writing.push(active),
+    progressed() {},
+    writeFailed: (error) => told.push(error),
+  };
   out.watchdog = watchdog;
   out.latin1("HTTP/1.1 200 OK\r\n\r\n");
   out.send();
   assert.equal(out.flushing, true);
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.deepEqual(told, [failure]);
+  assert.deepEqual(writing, [true, false], "the write deadline is armed, then disarmed");
   assert.equal(out.failed, failure);
   assert.equal(out.pending, 0, "what was not written is forgotten");
   await assert.rejects(out.flush(), (error) => error === failure);
@@ -105,4 +111,22 @@ Deno.test("Output: small blocks from the shared slab never overlap, whatever the
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("Output: a large array of the caller's is queued without a copy, and holdsBorrowed says so until written", async () => {
+  const slow = slowConn();
+  const out = new Output(slow.conn);
+  const big = new Uint8Array(20_000).fill(0x61);
+  out.latin1("head ");
+  out.bytes(big);
+  out.bytes(new Uint8Array(10).fill(0x62)); // small: copied, not borrowed
+  assert.equal(out.holdsBorrowed, true);
+  out.send();
+  await slow.settle();
+  assert.equal(out.holdsBorrowed, false);
+  assert.equal(text(slow.written), "head " + "a".repeat(20_000) + "b".repeat(10));
+  out.bytes(big);
+  assert.equal(out.holdsBorrowed, true);
+  out.discard();
+  assert.equal(out.holdsBorrowed, false, "nothing is held once discarded");
 });
