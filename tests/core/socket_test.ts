@@ -303,15 +303,20 @@ Deno.test("Socket: consuming everything while a read is under way keeps that rea
   server.close();
 });
 
+/** A raw listener on 127.0.0.1, a client connected to it, and the accepted side as a Socket. */
+async function accepted(): Promise<{ listener: Deno.TcpListener; client: Deno.TcpConn; sock: Socket }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  return { listener, client, sock: new Socket(await listener.accept()) };
+}
+
 /** Resolves with what `sock.watchWith` tells its watcher. */
 function watchOnce(sock: Socket): Promise<boolean> {
   return new Promise((resolve) => sock.watchWith({ watched: resolve }));
 }
 
 Deno.test("Socket.watchWith: tells the watcher of bytes (kept in the buffer) and of the peer leaving", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const sock = new Socket(await listener.accept());
+  const { listener, client, sock } = await accepted();
   try {
     let watched = watchOnce(sock);
     await send(client, "GET / HTTP/1.1\r\n");
@@ -334,9 +339,7 @@ Deno.test("Socket.watchWith: tells the watcher of bytes (kept in the buffer) and
 });
 
 Deno.test("Socket.watchWith: a watched read that fails (the socket closed under it) tells the watcher false", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const sock = new Socket(await listener.accept());
+  const { listener, client, sock } = await accepted();
   try {
     const watched = watchOnce(sock);
     sock.close(); // the pending read fails; no rejection may go unhandled (the test would fail)
