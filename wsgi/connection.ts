@@ -170,6 +170,8 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
         // answers with an array, a response that can wait for the next one to be written.
         let got = this.#takeHead(first);
         while (got === MORE) {
+          // Answers to pipelined requests go out before waiting for the rest of a head.
+          this.out.send();
           let more: boolean;
           try {
             more = await this.socket.fill();

@@ -53,6 +53,23 @@ Deno.test("keep-alive: 10 pipelined requests in one write are answered in order"
   });
 });
 
+Deno.test("keep-alive: pipelined requests followed by part of a head: the answers go out before the rest arrives", async () => {
+  // An app that answers with an array is served synchronously: nothing else would flush its answers.
+  const arrayApp: App = (environ, startResponse) => {
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    return [environ.PATH_INFO];
+  };
+  await withClient(arrayApp, {}, async (client) => {
+    await client.write(req("/0") + req("/1") + "GET /2 HTTP/1.1\r\nHo");
+    // The two answers come although the third head is not complete (they used to wait for its bytes).
+    const responses = await client.responses(2);
+    assert.deepEqual(responses.map((r) => r.body), ["/0", "/1"]);
+    await client.write("st: x\r\nConnection: close\r\n\r\n");
+    const last = await client.responses(1);
+    assert.equal(last[0].body, "/2");
+  });
+});
+
 Deno.test("keep-alive: pipelined requests split at every byte are answered in order", async () => {
   await withClient(pathApp, {}, async (client) => {
     const requests = req("/0") + "POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" +
