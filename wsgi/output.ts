@@ -98,7 +98,8 @@ export class Output {
   readonly #conn: Deno.Conn;
   /**
    * Full pieces waiting to be written, in order, each followed by the pool
-   * block it is part of (or null): one array, grown once per connection.
+   * block it is part of, `BORROWED` (the caller's own array) or null: one
+   * array, grown once per connection.
    */
   #queue: (Uint8Array | null)[] = [];
   /** How many queued pieces are the caller's own arrays, not yet written. */
@@ -110,7 +111,7 @@ export class Output {
   #pending = 0;
   #flushing: Promise<void> | null = null;
   #failed: unknown = null;
-  /** Told of progress (a write moved bytes while more is left) and of a failed write. */
+  /** Told when writing begins and ends, of progress, and of a failed write. */
   watchdog: OutputWatchdog | null = null;
 
   /** The output of `conn`. */
