@@ -17,6 +17,10 @@ import { type App, type Route, serve, type ServeOptions, type Server } from "../
 
 /** The default `Server` header value. */
 export const SOFTWARE = "cogen-deno/0.1.0";
+/** A response's Date and Server lines, its date as {@linkcode normalizeDate} leaves it. */
+export const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
+/** `Content-Type: text/plain`, as a header list. */
+export const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 /** Where test servers listen. */
 export const HOST = "127.0.0.1";
 /** How long a read (or {@linkcode until}) may wait before the test calls it a hang (ms). */

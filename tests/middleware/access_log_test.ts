@@ -9,20 +9,19 @@ import { accessLog, type AccessLogEntry, type AccessLogOptions } from "../../mid
 import { type App, HttpError } from "../../wsgi/mod.ts";
 import {
   Client,
+  DS,
   exchange,
   get,
   HANG_MS,
   normalizeDate,
   type ParsedResponse,
   responseTo,
-  SOFTWARE,
   startServer,
+  TEXT,
   until,
 } from "../http.ts";
-import { go, helloWaitWorld } from "./streaming.ts";
+import { assertStreams, go, helloWaitWorld } from "./streaming.ts";
 
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
-const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const CLF_TIME = /\[(\d\d)\/([A-Z][a-z]{2})\/(\d{4}):(\d\d):(\d\d):(\d\d) \+0000\]/;
 
@@ -258,21 +257,9 @@ Deno.test("accessLog: the first chunk reaches the client while the app waits; th
   });
   const t = startServer([["/go", go], ["/", app]]);
   try {
-    const client = await Client.connect(t.port);
-    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assert.ok(
-      await client.readUntil((text) => text.endsWith("\r\n\r\n6\r\nHello \r\n")),
-      "Hello before the signal",
-    );
-    assert.deepEqual(lines, [], "no line while the response goes on");
-    assert.equal((await responseTo(t.port, get("/go"))).text, "1", "the app was still waiting");
-    const response = await client.response();
-    await client.close();
-    assert.equal(
-      normalizeDate(response.raw),
-      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n\r\n` +
-        "6\r\nHello \r\n19\r\nWorld (signalled, direct)\r\n0\r\n\r\n",
-    );
+    await assertStreams(t.port, {
+      whileWaiting: () => assert.deepEqual(lines, [], "no line while the response goes on"),
+    });
     await until(() => lines.length > 0, HANG_MS, "the log line");
     assert.match(lines[0], /"GET \/ HTTP\/1\.1" 200 31$/);
     assert.deepEqual(finallyAtLine, [true], "written once the app's iterator had ended");

@@ -16,19 +16,17 @@ import {
 import type { App } from "../../wsgi/mod.ts";
 import {
   Client,
+  DS,
   exchange,
   get,
   HANG_MS,
   normalizeDate,
   responseTo,
-  SOFTWARE,
   startServer,
+  TEXT,
   until,
 } from "../http.ts";
-import { go, helloWaitWorld } from "./streaming.ts";
-
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
-const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
+import { assertStreams, go, helloWaitWorld } from "./streaming.ts";
 
 const ok: App = (_environ, startResponse) => {
   startResponse("200 OK", TEXT);
@@ -146,20 +144,7 @@ Deno.test("compose: through the stack, the first chunk reaches the client while 
   const entries: AccessLogEntry[] = [];
   const t = startServer([["/go", go], ["/", stack(helloWaitWorld(probe), entries)]]);
   try {
-    const client = await Client.connect(t.port);
-    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assert.ok(
-      await client.readUntil((text) => text.endsWith("\r\n\r\n6\r\nHello \r\n")),
-      "Hello before the signal",
-    );
-    assert.equal((await responseTo(t.port, get("/go"))).text, "1", "the app was still waiting");
-    const response = await client.response();
-    await client.close();
-    assert.equal(
-      normalizeDate(response.raw),
-      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n\r\n` +
-        "6\r\nHello \r\n19\r\nWorld (signalled, direct)\r\n0\r\n\r\n",
-    );
+    await assertStreams(t.port);
     await until(() => entries.length === 1, HANG_MS, "the log entry");
     assert.ok(probe.finallyRan);
     assert.deepEqual(t.errors, []);

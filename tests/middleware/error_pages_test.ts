@@ -11,6 +11,7 @@ import { errorPages, type ErrorPagesOptions } from "../../middleware/mod.ts";
 import { type App, type Environ, HttpError } from "../../wsgi/mod.ts";
 import {
   Client,
+  DS,
   exchange,
   get,
   HANG_MS,
@@ -18,14 +19,11 @@ import {
   normalizeDate,
   type ParsedResponse,
   responseTo,
-  SOFTWARE,
   startServer,
+  TEXT,
   until,
 } from "../http.ts";
-import { go, helloWaitWorld } from "./streaming.ts";
-
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
-const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
+import { assertStreams, go, helloWaitWorld } from "./streaming.ts";
 
 /** The built-in HTML page of `status reason`, with `pre` (the stack) when given. */
 function html(title: string, pre = ""): string {
@@ -427,20 +425,7 @@ Deno.test("errorPages: the first chunk reaches the client while the app waits, f
     const probe = { finallyRan: false };
     const t = startServer([["/go", go], ["/", errorPages(helloWaitWorld(probe, status))]]);
     try {
-      const client = await Client.connect(t.port);
-      assert.ok(await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-      assert.ok(
-        await client.readUntil((text) => text.endsWith("\r\n\r\n6\r\nHello \r\n")),
-        "Hello before the signal",
-      );
-      assert.equal((await responseTo(t.port, get("/go"))).text, "1", "the app was still waiting");
-      const response = await client.response();
-      await client.close();
-      assert.equal(
-        normalizeDate(response.raw),
-        `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n\r\n` +
-          "6\r\nHello \r\n19\r\nWorld (signalled, direct)\r\n0\r\n\r\n",
-      );
+      await assertStreams(t.port, { status });
       assert.ok(probe.finallyRan);
       assert.deepEqual(t.errors, []);
     } finally {

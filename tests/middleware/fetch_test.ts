@@ -21,10 +21,10 @@ import {
   responseTo,
   SOFTWARE,
   startServer,
+  TEXT,
   until,
 } from "../http.ts";
 
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
 const LONGPOLL: Route[] = [["/wait", wait], ["/signal", signal], ["/stats", stats]];
 
 /** A Deno.serve server on 127.0.0.1, port 0, and a fetch whose requests `stop` aborts. */

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { LazyStartResponseMiddleware } from "../../middleware/mod.ts";
 import type { Environ, StartResponse } from "../../wsgi/mod.ts";
-import { Client, get, responseTo, startServer } from "../http.ts";
-
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
+import { Client, get, responseTo, startServer, TEXT } from "../http.ts";
 
 async function* maybeReady(environ: Environ, startResponse: StartResponse) {
   startResponse("200 OK", TEXT);

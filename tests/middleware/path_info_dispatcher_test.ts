@@ -9,21 +9,8 @@
 import assert from "node:assert/strict";
 import { PathInfoDispatcher, type Route } from "../../middleware/mod.ts";
 import type { App } from "../../wsgi/mod.ts";
-import {
-  Client,
-  exchange,
-  get,
-  HANG_MS,
-  normalizeDate,
-  responseTo,
-  SOFTWARE,
-  startServer,
-  until,
-} from "../http.ts";
-import { go, helloWaitWorld } from "./streaming.ts";
-
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
-const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
+import { Client, DS, exchange, get, HANG_MS, normalizeDate, startServer, TEXT, until } from "../http.ts";
+import { assertStreams, go, helloWaitWorld } from "./streaming.ts";
 
 /** Answers `name SCRIPT_NAME|PATH_INFO`. */
 function show(name: string): App {
@@ -112,20 +99,7 @@ Deno.test("PathInfoDispatcher: the first chunk reaches the client while the chos
   const probe = { finallyRan: false };
   const t = startServer(PathInfoDispatcher([["/go", go], ["/wait", helloWaitWorld(probe)]]));
   try {
-    const client = await Client.connect(t.port);
-    assert.ok(await client.write("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assert.ok(
-      await client.readUntil((text) => text.endsWith("\r\n\r\n6\r\nHello \r\n")),
-      "Hello before the signal",
-    );
-    assert.equal((await responseTo(t.port, get("/go"))).text, "1", "the app was still waiting");
-    const response = await client.response();
-    await client.close();
-    assert.equal(
-      normalizeDate(response.raw),
-      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n\r\n` +
-        "6\r\nHello \r\n19\r\nWorld (signalled, direct)\r\n0\r\n\r\n",
-    );
+    await assertStreams(t.port, { path: "/wait" });
     assert.ok(probe.finallyRan);
   } finally {
     await t.stop();

@@ -10,21 +10,18 @@ import { PathInfoDispatcher, relay, ValidationError, validator } from "../../mid
 import { type App, type Environ, serve, type StartResponse } from "../../wsgi/mod.ts";
 import {
   Client,
+  DS,
   exchange,
   get,
   HANG_MS,
   type Logged,
   normalizeDate,
   type ParsedResponse,
-  responseTo,
-  SOFTWARE,
   startServer,
+  TEXT,
   until,
 } from "../http.ts";
-import { go, helloWaitWorld } from "./streaming.ts";
-
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
-const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
+import { assertStreams, go, helloWaitWorld } from "./streaming.ts";
 
 const ok: App = (_environ, startResponse) => {
   startResponse("200 OK", TEXT);
@@ -600,20 +597,7 @@ Deno.test("validator: the first chunk reaches the client while the app waits; th
   const probe = { finallyRan: false };
   const t = startServer([["/go", go], ["/", validator(helloWaitWorld(probe))]]);
   try {
-    const client = await Client.connect(t.port);
-    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-    assert.ok(
-      await client.readUntil((text) => text.endsWith("\r\n\r\n6\r\nHello \r\n")),
-      "Hello before the signal",
-    );
-    assert.equal((await responseTo(t.port, get("/go"))).text, "1", "the app was still waiting");
-    const response = await client.response();
-    await client.close();
-    assert.equal(
-      normalizeDate(response.raw),
-      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n\r\n` +
-        "6\r\nHello \r\n19\r\nWorld (signalled, direct)\r\n0\r\n\r\n",
-    );
+    await assertStreams(t.port);
     assert.ok(probe.finallyRan);
     assert.deepEqual(t.errors, []);
   } finally {

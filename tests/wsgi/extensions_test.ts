@@ -18,9 +18,7 @@ import {
 import { relay } from "../../middleware/mod.ts";
 import type { App, Environ, StartResponse } from "../../wsgi/mod.ts";
 import { waitApp } from "../../examples/wait.ts";
-import { Client, get, headerAll, responseTo, startServer } from "../http.ts";
-
-const TEXT: [string, string][] = [["Content-Type", "text/plain"]];
+import { Client, get, headerAll, responseTo, startServer, TEXT } from "../http.ts";
 
 Deno.test("extensions: the seed's wait_app times out after 1 s and says so", async () => {
   const t = startServer(waitApp);

@@ -9,17 +9,16 @@ import type { App, ServeOptions } from "../../wsgi/mod.ts";
 import { hello } from "../../examples/hello.ts";
 import {
   Client,
+  DS,
   exchange,
   header,
   type Logged,
   normalizeDate,
   parseResponses,
-  SOFTWARE,
   startServer,
   utf8AsLatin1,
 } from "../http.ts";
 
-const DS = `Date: <date>\r\nServer: ${SOFTWARE}\r\n`;
 const GET11 = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 const GET11_CLOSE = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 const GET10 = "GET / HTTP/1.0\r\n\r\n";
