@@ -8,6 +8,7 @@
  */
 import { Await, isPromiseLike, type Operation } from "../core/mod.ts";
 import { type App, type Chunk, decodePath, type Environ, STATUS_TEXT } from "../wsgi/mod.ts";
+import { HOP_BY_HOP } from "./hop_by_hop.ts";
 
 /**
  * A fetch handler: the shape of `Deno.serve`'s handler and of Hono's
@@ -231,28 +232,12 @@ function requestHeaders(environ: Environ): Headers {
   return headers;
 }
 
-/**
- * Hop-by-hop fields: they describe the connection, which the server manages
- * (framing, keep-alive), so a handler's are dropped (Hono's streamSSE sets
- * `Connection: keep-alive`, for one).
- */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "trailers",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 /** The response's header fields for `startResponse`, each `Set-Cookie` apart. */
 function responseHeaders(headers: Headers): [string, string][] {
   const out: [string, string][] = [];
   for (const [name, value] of headers) {
-    // Set-Cookie comes next, one field per cookie.
+    // Hop-by-hop fields describe the connection, which the server manages (Hono's streamSSE sets
+    // `Connection: keep-alive`, for one); Set-Cookie comes next, one field per cookie.
     if (HOP_BY_HOP.has(name) || name === "set-cookie") continue;
     out.push([name, value]);
   }

@@ -26,6 +26,7 @@ import {
   Input,
   isRunnable,
   PathInfoDispatcher,
+  prependBytes,
   readLine,
   type RequestBody,
   type Route,
@@ -636,8 +637,7 @@ class StreamBody {
 
   /** For `readLine`: bytes read past a line's end go back in front of what the read left over. */
   unread(bytes: Uint8Array): void {
-    const kept = this.#leftover;
-    this.#leftover = kept.length === 0 ? bytes : concatBytes([bytes, kept], bytes.length + kept.length);
+    this.#leftover = prependBytes(bytes, this.#leftover);
   }
 
   /** The request is over: let go of the stream (a body the app did not read to the end is cancelled). */

@@ -10,6 +10,7 @@ import type { Operation } from "../core/mod.ts";
 import { describe } from "../core/timeout.ts";
 import { type App, type Chunk, type Environ, isRunnable, type StartResponse } from "../wsgi/mod.ts";
 import { relay } from "./relay.ts";
+import { HOP_BY_HOP } from "./hop_by_hop.ts";
 
 /**
  * A broken rule of the protocol, found by {@linkcode validator}. The message
@@ -348,19 +349,6 @@ function checkMethods(environ: Environ, key: string, methods: (string | symbol)[
 }
 
 // ---- startResponse ----
-
-/** Fields that describe one connection (RFC 9110 §7.6.1): the server's to set, never an app's. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "trailers",
-  "transfer-encoding",
-  "upgrade",
-]);
 
 function checkStatus(status: unknown): asserts status is string {
   if (typeof status !== "string") {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatBytes } from "./bytes.ts";
+import { prependBytes } from "./bytes.ts";
 import { readLine } from "./read_line.ts";
 import type { Socket } from "../core/mod.ts";
 import { ChunkedDecoder, type ParserLimits, type RequestHead } from "./http_parser.ts";
@@ -124,8 +124,7 @@ export class RequestBody {
 
   /** @ignore For `readLine`: bytes read past a line's end go back before anything set aside. */
   unread(bytes: Uint8Array): void {
-    const kept = this.#leftover;
-    this.#leftover = kept.length === 0 ? bytes : concatBytes([bytes, kept], bytes.length + kept.length);
+    this.#leftover = prependBytes(bytes, this.#leftover);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * `concatBytes`: byte arrays joined into one, without a copy when there is
- * only one.
+ * only one; `prependBytes`: bytes put back in front of others.
  *
  * @module
  */
@@ -27,4 +27,18 @@ export function concatBytes(
     offset += part.length;
   }
   return out;
+}
+
+/**
+ * `front` followed by `rest`: `front` itself when `rest` is empty (bytes read
+ * past a line's end, put back before what was set aside).
+ *
+ * @example
+ * ```ts
+ * import { prependBytes } from "@cogen/cogen/wsgi";
+ * prependBytes(new Uint8Array([1]), new Uint8Array([2])); // Uint8Array [1, 2]
+ * ```
+ */
+export function prependBytes(front: Uint8Array, rest: Uint8Array): Uint8Array {
+  return rest.length === 0 ? front : concatBytes([front, rest], front.length + rest.length);
 }

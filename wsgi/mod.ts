@@ -25,7 +25,7 @@ export {
   type ErrorStream,
   type ServerFacts,
 } from "./environ.ts";
-export { concatBytes } from "./bytes.ts";
+export { concatBytes, prependBytes } from "./bytes.ts";
 export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
 export { HttpError, STATUS_TEXT } from "./http_error.ts";
 export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";
