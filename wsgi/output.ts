@@ -21,8 +21,6 @@ const SLAB = 64 * 1024;
 const RESOLVED = Promise.resolve();
 /** The block slot of a queued piece that is the caller's own array (not copied). */
 const BORROWED = new Uint8Array(0);
-/** Marks a rejection as handled (the watchdog was told). */
-const IGNORE = () => {};
 
 /** Spare gathering buffers, shared by every connection: idle connections hold none. */
 const pool: Uint8Array[] = [];
@@ -109,7 +107,16 @@ export class Output {
   #used = 0;
   /** Bytes queued or gathered and not yet written. */
   #pending = 0;
-  #flushing: Promise<void> | null = null;
+  /** Whether a write is under way: `#piece` (from `#pieceBlock`) is being written, `#written` bytes so far. */
+  #writing = false;
+  #piece: Uint8Array | null = null;
+  #pieceBlock: Uint8Array | null = null;
+  #written = 0;
+  /** What `flush()` callers wait on (made only when someone waits). */
+  #flushed: PromiseWithResolvers<void> | null = null;
+  /** The write's callbacks, made at the first write (a held connection that never wrote has none). */
+  #onWritten: ((n: number) => void) | null = null;
+  #onWriteFailed: ((error: unknown) => void) | null = null;
   #failed: unknown = null;
   /** Told when writing begins and ends, of progress, and of a failed write. */
   watchdog: OutputWatchdog | null = null;
@@ -134,7 +141,7 @@ export class Output {
 
   /** Whether a write is under way. */
   get flushing(): boolean {
-    return this.#flushing !== null;
+    return this.#writing;
   }
 
   /** The error a write failed with, or `null`. */
@@ -205,12 +212,14 @@ export class Output {
 
   /** Writes everything appended so far; resolves once it is written (or rejects if a write failed). */
   flush(): Promise<void> {
-    if (this.#flushing !== null) return this.#flushing;
     if (this.#failed !== null) return Promise.reject(this.#failed);
-    if (this.#pending === 0) return RESOLVED;
-    // #drain awaits a write before it ends (pending > 0), so its finally clears this after it is set.
-    this.#flushing = this.#drain();
-    return this.#flushing;
+    if (!this.#writing) {
+      if (this.#pending === 0) return RESOLVED;
+      this.#startWriting();
+    }
+    // Still writing (a write cannot finish synchronously): wait with whoever else flushes.
+    this.#flushed ??= Promise.withResolvers<void>();
+    return this.#flushed.promise;
   }
 
   /**
@@ -219,9 +228,8 @@ export class Output {
    * later flushes reject). Appending more meanwhile is fine: it follows.
    */
   send(): void {
-    if (this.#flushing !== null || this.#failed !== null || this.#pending === 0) return;
-    this.#flushing = this.#drain();
-    this.#flushing.then(undefined, IGNORE);
+    if (this.#writing || this.#failed !== null || this.#pending === 0) return;
+    this.#startWriting();
   }
 
   /** Forgets what was not written (the connection is closing). */
@@ -232,33 +240,77 @@ export class Output {
     this.#pending = 0;
   }
 
-  async #drain(): Promise<void> {
+  // Writing is a chain of `conn.write(...).then(written, failed)` rather than an async loop: a small
+  // response then costs one promise beyond the write's own, and no suspended frame.
+
+  #startWriting(): void {
+    this.#writing = true;
     this.watchdog?.writing(true);
-    try {
-      for (;;) {
-        this.#seal();
-        const piece = this.#queue.shift();
-        if (piece === undefined || piece === null) return;
-        const block = this.#queue.shift() ?? null;
-        let written = 0;
-        while (written < piece.length) {
-          written += await this.#conn.write(written === 0 ? piece : piece.subarray(written));
-          // Progress restarts a write timeout: only worth a clock read when more is left to write.
-          if (written < piece.length || this.#queue.length > 0) this.watchdog?.progressed();
-        }
-        this.#pending -= piece.length;
-        if (block === BORROWED) this.#borrowed--;
-        else if (block !== null && pool.length < 1024) pool.push(block);
-      }
-    } catch (error) {
-      this.#failed = error;
-      this.discard();
-      this.watchdog?.writeFailed(error);
-      throw error;
-    } finally {
-      this.#flushing = null;
+    this.#writeNext();
+  }
+
+  /** Writes the next queued piece, or ends the writing when none is left. */
+  #writeNext(): void {
+    this.#seal();
+    const piece = this.#queue.shift();
+    if (piece === undefined || piece === null) {
+      this.#writing = false;
+      this.#piece = null;
       this.watchdog?.writing(false);
+      const flushed = this.#flushed;
+      this.#flushed = null;
+      flushed?.resolve();
+      return;
     }
+    this.#piece = piece;
+    this.#pieceBlock = this.#queue.shift() ?? null;
+    this.#written = 0;
+    this.#write(piece);
+  }
+
+  #write(bytes: Uint8Array): void {
+    let written: Promise<number>;
+    try {
+      written = this.#conn.write(bytes);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    written.then(
+      this.#onWritten ??= (n) => this.#wrote(n),
+      this.#onWriteFailed ??= (error) => this.#writeFailed(error),
+    );
+  }
+
+  /** `n` more bytes of the current piece were written. */
+  #wrote(n: number): void {
+    const piece = this.#piece!;
+    this.#written += n;
+    const more = this.#written < piece.length;
+    // Progress restarts a write timeout: only worth a clock read when more is left to write.
+    if (more || this.#queue.length > 0) this.watchdog?.progressed();
+    if (more) {
+      this.#write(piece.subarray(this.#written));
+      return;
+    }
+    this.#pending -= piece.length;
+    const block = this.#pieceBlock;
+    this.#pieceBlock = null;
+    if (block === BORROWED) this.#borrowed--;
+    else if (block !== null && pool.length < 1024) pool.push(block);
+    this.#writeNext();
+  }
+
+  #writeFailed(error: unknown): void {
+    this.#failed = error;
+    this.#piece = null;
+    this.#pieceBlock = null;
+    this.discard();
+    this.#writing = false;
+    this.watchdog?.writing(false);
+    this.watchdog?.writeFailed(error);
+    const flushed = this.#flushed;
+    this.#flushed = null;
+    flushed?.reject(error);
   }
 
   /** Moves the gathering buffer, if used, to the write queue. */
