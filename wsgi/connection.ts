@@ -97,13 +97,15 @@ const FAILED = Symbol("failed");
  * const connection = new Connection(host, conn, sched);
  * ```
  */
-export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
+export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, ConnectionFacts {
   /** The socket. */
   readonly socket: Socket;
   /** The outgoing bytes. */
   readonly out: Output;
-  /** Who the client is. */
-  readonly facts: ConnectionFacts;
+  /** The client's address (`REMOTE_ADDR`). */
+  readonly remoteAddr: string;
+  /** The client's port (`REMOTE_PORT`), `""` on a Unix socket. */
+  readonly remotePort: string;
   /** The coroutine's task (set by the server once added). */
   task: Task<unknown> | null = null;
   /** Where the connection is in its life. */
@@ -154,9 +156,9 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
     // Responses leave whole, in as few writes as the server can make them: Nagle's wait for an ACK
     // would only delay the last piece of a pipelined batch (by the peer's delayed ACK, ~40 ms).
     if (addr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
-    this.facts = addr.transport === "tcp" || addr.transport === "udp"
-      ? { remoteAddr: addr.hostname, remotePort: String(addr.port) }
-      : { remoteAddr: (addr as Deno.UnixAddr).path ?? "", remotePort: "" };
+    const ip = addr.transport === "tcp" || addr.transport === "udp";
+    this.remoteAddr = ip ? addr.hostname : (addr as Deno.UnixAddr).path ?? "";
+    this.remotePort = ip ? String(addr.port) : "";
     this.#deadline = new ConnectionDeadline(host.facts.sched, this, false);
     this.out.watchdog = this;
     this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
@@ -189,11 +191,10 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
           // Anything else (a promise, a file, an iterable): its iterator is stepped here and the
           // operations it asks for are yielded from here. Inline rather than a delegated generator:
           // a held request then carries one generator less (340 B of heap), and waking it takes one
-          // resumption less.
+          // resumption less. The rarer work is in methods, so that this frame stays small too.
           let result: AppResult | undefined;
           let iterator: Iterator<AppYield> | AsyncIterator<AppYield> | undefined;
           let finished = false;
-          const proxy = this.#proxy!;
           try {
             result = isPromiseLike(called) ? await (called as PromiseLike<AppResult>) : called as AppResult;
             if (result instanceof FileWrapper) await this.#sendFile(result);
@@ -201,18 +202,11 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
             else {
               const isAsync = result !== null &&
                 typeof (result as AsyncIterable<AppYield>)[Symbol.asyncIterator] === "function";
-              iterator = isAsync
-                ? (result as AsyncIterable<AppYield>)[Symbol.asyncIterator]()
-                : (result as Iterable<AppYield>)?.[Symbol.iterator]?.();
-              if (iterator === undefined) {
-                throw new TypeError(
-                  `the app returned ${describe(result)}; return an iterable of chunks (or be a generator)`,
-                );
-              }
+              iterator = iteratorOf(result, isAsync);
               let mode = NEXT;
               let sent: unknown = undefined;
               for (;;) {
-                let step: IteratorResult<AppYield, unknown>;
+                let step: IteratorResult<AppYield, unknown> | null;
                 // An iterator without throw(): an operation's error ends the app.
                 if (mode === THROW && typeof iterator.throw !== "function") throw sent;
                 if (isAsync) {
@@ -230,27 +224,21 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
                 sent = undefined;
                 if (step.done) break;
                 const op = this.#operationOf(step.value);
+                // The seed's path ("" after recording on the proxy) leaves the outcome on the proxy only;
+                // an operation yielded directly also gets it sent back in (or thrown in).
+                const direct = op === step.value;
+                step = null; // a held request's frame keeps no step result
                 if (op !== null) {
-                  // The seed's path ("" after recording on the proxy) leaves the outcome on the proxy only;
-                  // an operation yielded directly also gets it sent back in (or thrown in).
-                  const direct = op === step.value;
                   this.#beforeOperation();
-                  let ok = true;
                   try {
-                    proxy.result = yield op instanceof Operation ? op : new Await(op);
-                    proxy.exception = null;
+                    const value = yield op instanceof Operation ? op : new Await(op);
+                    this.#afterOperation(true, value);
+                    if (direct) sent = value;
                   } catch (error) {
-                    proxy.result = error instanceof Error ? error : new Error(String(error));
-                    proxy.exception = error;
-                    ok = false;
-                  } finally {
-                    this.#waitingOp = false;
-                  }
-                  if (direct) {
-                    if (ok) sent = proxy.result;
-                    else {
+                    this.#afterOperation(false, error);
+                    if (direct) {
                       mode = THROW;
-                      sent = proxy.exception;
+                      sent = error;
                     }
                   }
                 }
@@ -263,10 +251,8 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
           } catch (error) {
             this.#appFailed(error, head);
           } finally {
-            if (iterator !== undefined && !finished) await this.#closeIterator(iterator, head);
-            const close = (result as { close?: unknown } | undefined)?.close;
-            if (typeof close === "function" && !(result instanceof FileWrapper)) {
-              await this.#callClose(result, close, head);
+            if ((iterator !== undefined && !finished) || closeOf(result) !== null) {
+              await this.#closeApp(result, finished ? undefined : iterator, head);
             }
             this.#waitingOp = false;
           }
@@ -280,6 +266,11 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
     } finally {
       await this.#end();
     }
+  }
+
+  /** Who the client is (the connection itself: a held client carries no object more). */
+  get facts(): ConnectionFacts {
+    return this;
   }
 
   /** Closes an idle connection (graceful shutdown); returns whether it was idle. */
@@ -375,7 +366,7 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
     this.#input = input;
     this.#proxy = proxy;
     this.#startResponseState(head);
-    const environ = buildEnviron(head, host.facts, this.facts, input, proxy, this);
+    const environ = buildEnviron(head, host.facts, this, input, proxy, this);
     try {
       return host.app(environ, this.#startResponse);
     } catch (error) {
@@ -448,6 +439,19 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
     this.#watch();
   }
 
+  /** The operation the app waited on ended: its outcome goes on the proxy (the seed's path reads it there). */
+  #afterOperation(ok: boolean, outcome: unknown): void {
+    this.#waitingOp = false;
+    const proxy = this.#proxy!;
+    if (ok) {
+      proxy.result = outcome;
+      proxy.exception = null;
+    } else {
+      proxy.result = outcome instanceof Error ? outcome : new Error(String(outcome));
+      proxy.exception = outcome;
+    }
+  }
+
   /** While the app waits on an operation, a pending read notices the client leaving. */
   #watch(): void {
     if (this.#watching || this.socket.eof) {
@@ -473,15 +477,21 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog {
     this.abandon("the client went away").catch((error) => this.#host.report(error, "cancel"));
   }
 
-  async #closeIterator(
-    iterator: Iterator<AppYield> | AsyncIterator<AppYield>,
+  /** The app ended early or has a `close()`: its `finally` blocks run (`return()`), then `close()` (PEP 3333). */
+  async #closeApp(
+    result: AppResult | undefined,
+    iterator: Iterator<AppYield> | AsyncIterator<AppYield> | undefined,
     head: RequestHead,
   ): Promise<void> {
-    try {
-      await iterator.return?.();
-    } catch (error) {
-      this.#host.report(error, `the app's finally block for ${head.method} ${head.target}`);
+    if (iterator !== undefined) {
+      try {
+        await iterator.return?.();
+      } catch (error) {
+        this.#host.report(error, `the app's finally block for ${head.method} ${head.target}`);
+      }
     }
+    const close = closeOf(result);
+    if (close !== null) await this.#callClose(result, close, head);
   }
 
   /**
@@ -888,4 +898,24 @@ function noRequest(): never {
   throw new Error(
     "cogen: this connection is not serving a request now; use environ helpers during the request only",
   );
+}
+
+/** The iterator of what an app returned, or a TypeError saying what to return instead. */
+function iteratorOf(result: AppResult, isAsync: boolean): Iterator<AppYield> | AsyncIterator<AppYield> {
+  const iterator = isAsync
+    ? (result as AsyncIterable<AppYield>)[Symbol.asyncIterator]()
+    : (result as Iterable<AppYield>)?.[Symbol.iterator]?.();
+  if (iterator === undefined) {
+    throw new TypeError(
+      `the app returned ${describe(result)}; return an iterable of chunks (or be a generator)`,
+    );
+  }
+  return iterator;
+}
+
+/** The `close()` of what an app returned (PEP 3333), or null (a file_wrapper closes itself). */
+function closeOf(result: unknown): unknown {
+  if (result instanceof FileWrapper) return null;
+  const close = (result as { close?: unknown } | null | undefined)?.close;
+  return typeof close === "function" ? close : null;
 }

@@ -38,7 +38,8 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
   #pos = 0;
   #stream: ReadableStream<Uint8Array> | null = null;
   #ended = false;
-  #trailers: string[] = [];
+  /** Made when asked for (most requests have none, and a held request then carries no array). */
+  #trailers: string[] | null = null;
 
   /** @ignore The server makes it from the request's body. */
   constructor(body: RequestBody | null, bytes: Uint8Array | null = null) {
@@ -69,7 +70,7 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
 
   /** The trailer fields of a chunked body (flat `[name, value…]`), once it was read to the end. */
   get trailers(): string[] {
-    return this.#body?.trailers ?? this.#trailers;
+    return this.#body?.trailers ?? (this.#trailers ??= []);
   }
 
   /**

@@ -97,9 +97,10 @@ export class Output {
   /**
    * Full pieces waiting to be written, in order, each followed by the pool
    * block it is part of, `BORROWED` (the caller's own array) or null: one
-   * array, grown once per connection.
+   * array, grown once per connection and made at its first use (a held
+   * connection that never wrote has none).
    */
-  #queue: (Uint8Array | null)[] = [];
+  #queue: (Uint8Array | null)[] | null = null;
   /** How many queued pieces are the caller's own arrays, not yet written. */
   #borrowed = 0;
   /** The buffer being filled (from the pool), and how much of it is used. */
@@ -234,7 +235,7 @@ export class Output {
 
   /** Forgets what was not written (the connection is closing). */
   discard(): void {
-    this.#queue.length = 0;
+    if (this.#queue !== null) this.#queue.length = 0;
     this.#borrowed = 0;
     this.#release();
     this.#pending = 0;
@@ -252,7 +253,7 @@ export class Output {
   /** Writes the next queued piece, or ends the writing when none is left. */
   #writeNext(): void {
     this.#seal();
-    const piece = this.#queue.shift();
+    const piece = this.#queue?.shift();
     if (piece === undefined || piece === null) {
       this.#writing = false;
       this.#piece = null;
@@ -263,7 +264,7 @@ export class Output {
       return;
     }
     this.#piece = piece;
-    this.#pieceBlock = this.#queue.shift() ?? null;
+    this.#pieceBlock = this.#queue!.shift() ?? null;
     this.#written = 0;
     this.#write(piece);
   }
@@ -287,7 +288,7 @@ export class Output {
     this.#written += n;
     const more = this.#written < piece.length;
     // Progress restarts a write timeout: only worth a clock read when more is left to write.
-    if (more || this.#queue.length > 0) this.watchdog?.progressed();
+    if (more || this.#queue!.length > 0) this.watchdog?.progressed();
     if (more) {
       this.#write(piece.subarray(this.#written));
       return;
@@ -316,9 +317,10 @@ export class Output {
   /** Moves the gathering buffer, if used, to the write queue. */
   #seal(): void {
     if (this.#block === null || this.#used === 0) return;
-    if (this.#block.length === BLOCK) this.#queue.push(this.#block.subarray(0, this.#used), this.#block);
-    else {
-      this.#queue.push(this.#block.subarray(0, this.#used), null);
+    if (this.#block.length === BLOCK) {
+      (this.#queue ??= []).push(this.#block.subarray(0, this.#used), this.#block);
+    } else {
+      (this.#queue ??= []).push(this.#block.subarray(0, this.#used), null);
       trimSmallBlock(this.#block, this.#used);
     }
     this.#block = null;
@@ -327,7 +329,7 @@ export class Output {
 
   #push(data: Uint8Array, slot: Uint8Array | null): void {
     this.#seal();
-    this.#queue.push(data, slot);
+    (this.#queue ??= []).push(data, slot);
     if (slot === BORROWED) this.#borrowed++;
     this.#pending += data.length;
   }

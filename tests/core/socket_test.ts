@@ -350,3 +350,31 @@ Deno.test("Socket.watchWith: a watched read that fails (the socket closed under 
     listener.close();
   }
 });
+
+Deno.test("Socket.watchWith: watched reads share slabs, yet each keeps exactly its own bytes", async () => {
+  // 150 watched sockets (more than one 4 KiB slab of 64-byte views): every client sends at once, so
+  // the reads complete together; each socket must hold its own bytes, whole, and nobody else's.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const pairs: { client: Deno.TcpConn; sock: Socket }[] = [];
+  try {
+    for (let i = 0; i < 150; i++) {
+      const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+      pairs.push({ client, sock: new Socket(await listener.accept()) });
+    }
+    const watched = pairs.map(({ sock }) => watchOnce(sock));
+    const sent = pairs.map((_, i) => `client ${i}: ${"x".repeat(i % 60)}\n`);
+    await Promise.all(pairs.map(({ client }, i) => send(client, sent[i])));
+    assert.deepEqual(await Promise.all(watched), pairs.map(() => true));
+    for (const [i, { sock }] of pairs.entries()) {
+      // A watch read takes at most 64 bytes; the rest follows with an ordinary read.
+      while (sock.end - sock.start < new TextEncoder().encode(sent[i]).length) await sock.fill();
+      assert.equal(text(sock.buffer.subarray(sock.start, sock.end)), sent[i]);
+    }
+  } finally {
+    for (const { client, sock } of pairs) {
+      client.close();
+      sock.close();
+    }
+    listener.close();
+  }
+});
