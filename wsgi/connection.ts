@@ -29,6 +29,7 @@ import type { RequestHead, RequestParser } from "./http_parser.ts";
 import { Input } from "./input.ts";
 import type { ResolvedLimits } from "./options.ts";
 import { Output, type OutputWatchdog, utf8Length } from "./output.ts";
+import type { WriteWatch, WriteWatcher } from "./write_watch.ts";
 import { CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
 import {
   checkStartResponse,
@@ -53,6 +54,8 @@ export interface ConnectionHost {
   readonly facts: ServerFacts;
   /** `Server: ...\r\n`. */
   readonly serverLine: string;
+  /** Bounds how long a write may move nothing (`sockoperTimeout`). */
+  readonly writeWatch: WriteWatch;
   /** The heads the apps answered with lately, checked and encoded. */
   readonly heads: HeadCache;
   /** The Date and Server lines as bytes. */
@@ -97,7 +100,7 @@ const FAILED = Symbol("failed");
  * const connection = new Connection(host, conn, sched);
  * ```
  */
-export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, ConnectionFacts {
+export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, WriteWatcher, ConnectionFacts {
   /** The socket. */
   readonly socket: Socket;
   /** The outgoing bytes. */
@@ -113,8 +116,6 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Conn
   readonly #host: ConnectionHost;
   /** The deadline of the connection's reads: the next head, an idle keep-alive, a body read. */
   readonly #deadline: ConnectionDeadline;
-  /** The deadline of its writes (`sockoperTimeout` without progress), made at the first write. */
-  #writeDeadline: ConnectionDeadline | null = null;
   /** How many reads or writes are waiting on the socket-operation timeout. */
   #stalls = 0;
   #watching = false;
@@ -159,7 +160,7 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Conn
     const ip = addr.transport === "tcp" || addr.transport === "udp";
     this.remoteAddr = ip ? addr.hostname : (addr as Deno.UnixAddr).path ?? "";
     this.remotePort = ip ? String(addr.port) : "";
-    this.#deadline = new ConnectionDeadline(host.facts.sched, this, false);
+    this.#deadline = new ConnectionDeadline(host.facts.sched, this);
     this.out.watchdog = this;
     this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
   }
@@ -793,17 +794,20 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Conn
     await this.out.flush();
   }
 
-  /** @ignore For the output: a write began, or all is written; the write deadline follows. */
+  /** @ignore For the output: a write began, or all is written; the server's write watch follows. */
   writing(active: boolean): void {
-    if (active) {
-      this.#writeDeadline ??= new ConnectionDeadline(this.#host.facts.sched, this, true);
-      this.#writeDeadline.arm(this.#host.limits.sockoperTimeout);
-    } else this.#writeDeadline?.disarm();
+    if (active) this.#host.writeWatch.started(this);
+    else this.#host.writeWatch.ended(this);
   }
 
-  /** @ignore For the output: a write moved bytes; its deadline starts over. */
+  /** @ignore For the output: a write moved bytes; its stall time starts over. */
   progressed(): void {
-    this.#writeDeadline?.restart();
+    this.#host.writeWatch.started(this);
+  }
+
+  /** @ignore For the write watch: a write moved nothing for `sockoperTimeout`; the client is gone. */
+  writeStalled(): void {
+    this.socket.close();
   }
 
   /** @ignore For the output: a write failed; the connection cannot go on. */
@@ -827,7 +831,7 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Conn
     }
     this.out.discard();
     this.socket.close();
-    this.#writeDeadline?.clear();
+    this.#host.writeWatch.ended(this);
     this.#host.closed(this);
   }
 }
@@ -853,23 +857,19 @@ const EXTENSIONS: Extensions = createExtensions(
 );
 
 /**
- * A deadline of a connection (a subclass, not a closure per connection):
- * its reads' deadline calls `timedOut`; its writes' (`sockoperTimeout`
- * without progress) closes the socket.
+ * The deadline of a connection's reads (a subclass, not a closure per
+ * connection): it calls `timedOut`.
  */
 class ConnectionDeadline extends Deadline {
   readonly #connection: Connection;
-  readonly #forWrites: boolean;
 
-  constructor(sched: Scheduler, connection: Connection, forWrites: boolean) {
+  constructor(sched: Scheduler, connection: Connection) {
     super(sched);
     this.#connection = connection;
-    this.#forWrites = forWrites;
   }
 
   protected override passed(): void {
-    if (this.#forWrites) this.#connection.socket.close();
-    else this.#connection.timedOut();
+    this.#connection.timedOut();
   }
 }
 
