@@ -53,7 +53,7 @@ export interface Comparison {
 
 /** An empty {@linkcode Comparison.rounds}. */
 export function noRounds(): Record<ServerName, RoundResult[]> {
-  return { ours: [], deno: [], node: [] };
+  return { ours: [], deno: [], node: [], floor: [] };
 }
 
 /** The median over the rounds of `server` of `metric` (NaN without any). */
@@ -66,10 +66,16 @@ function show(v: number): string {
   return Math.abs(v) >= 1000 ? count(v) : fmt(v);
 }
 
-function ratio(c: Comparison, metric: Metric, vs: ServerName): number {
-  const ours = medianOf(c, "ours", metric.id);
+function ratio(c: Comparison, metric: Metric, vs: ServerName, of: ServerName = "ours"): number {
+  const ours = medianOf(c, of, metric.id);
   const other = medianOf(c, vs, metric.id);
   return other > 0 && ours >= 0 ? ours / other : NaN;
+}
+
+/** The floor ÷ Deno.serve cell: how far any server on `Deno.listen` could go past Deno.serve. */
+function floorRatio(c: Comparison, metric: Metric): string {
+  const r = ratio(c, metric, "deno", "floor");
+  return Number.isFinite(r) ? `${fmt(r)}×` : "—";
 }
 
 function targetText(metric: Metric, t: Target): string {
@@ -105,13 +111,20 @@ export function renderComparison(
     const r = ratio(c, m, vs);
     return Number.isFinite(r) ? `${fmt(r)}×` : "—";
   };
+  // The floor's columns only where it ran: ours ÷ floor says how much of the way to it is left.
+  const floor = c.rounds.floor.length > 0;
+  const servers = SERVERS.filter((s) => s !== "floor" || floor);
   const table = [
-    "| measurement | ours | Deno.serve | node:http (Node) | ours ÷ Deno.serve | ours ÷ node:http | target (ours) |",
-    "|---|--:|--:|--:|--:|--:|---|",
+    `| measurement | ours | Deno.serve | node:http (Node) |${
+      floor ? " Deno.listen floor |" : ""
+    } ours ÷ Deno.serve | ours ÷ node:http |${
+      floor ? " ours ÷ floor | floor ÷ Deno.serve |" : ""
+    } target (ours) |`,
+    `|---|--:|--:|--:|${floor ? "--:|" : ""}--:|--:|${floor ? "--:|--:|" : ""}---|`,
     ...c.metrics.map((m) =>
-      `| ${m.label} | ${SERVERS.map((s) => value(s, m)).join(" | ")} | ${ratioCell(m, "deno")} | ${
+      `| ${m.label} | ${servers.map((s) => value(s, m)).join(" | ")} | ${ratioCell(m, "deno")} | ${
         ratioCell(m, "node")
-      } | ${
+      } |${floor ? ` ${ratioCell(m, "floor")} | ${floorRatio(c, m)} |` : ""} ${
         (m.targets ?? []).map((t) => {
           const { met, figure } = check(c, m, t);
           return `${targetText(m, t)}: ${mark(met)} (${figure})`;
@@ -121,16 +134,21 @@ export function renderComparison(
   ].join("\n");
 
   const versus = (vs: ServerName) => c.metrics.map((m) => `${m.short} ${ratioCell(m, vs)}`).join(", ");
+  const floorLine = floor
+    ? `**The Deno.listen floor ÷ Deno.serve** (the most any server on \`Deno.listen\` could reach): ${
+      c.metrics.map((m) => `${m.short} ${floorRatio(c, m)}`).join(", ")
+    }.`
+    : "";
   const targets = c.metrics.flatMap((m) =>
     (m.targets ?? []).map((t) => {
       const { met, figure } = check(c, m, t);
       return { met, text: `${m.short} ${targetText(m, t)} ${mark(met)} (${figure})` };
     })
   );
-  const problems = SERVERS.flatMap((s) =>
+  const problems = servers.flatMap((s) =>
     c.rounds[s].flatMap((r, i) => r.problems.map((p) => `${SERVER_TITLE[s]}, round ${i + 1}: ${p}`))
   );
-  const notes = SERVERS.flatMap((s) =>
+  const notes = servers.flatMap((s) =>
     c.rounds[s].flatMap((r, i) => r.notes.map((n) => `${SERVER_TITLE[s]}, round ${i + 1}: ${n}`))
   );
   const lower = c.metrics.filter((m) => !m.higherIsBetter).map((m) => m.short);
@@ -138,6 +156,7 @@ export function renderComparison(
   const headline = [
     `**Ours ÷ Deno.serve:** ${versus("deno")}.`,
     `**Ours ÷ node:http:** ${versus("node")}.`,
+    floorLine,
     lower.length > 0 && lower.length < c.metrics.length
       ? `(Above 1 is better for ${
         c.metrics.filter((m) => m.higherIsBetter).map((m) => m.short).join(", ")
@@ -154,7 +173,7 @@ export function renderComparison(
   const perRound = [
     "| server | round | figures |",
     "|---|--:|---|",
-    ...SERVERS.flatMap((s) =>
+    ...servers.flatMap((s) =>
       c.rounds[s].map((r, i) =>
         `| ${SERVER_TITLE[s]} | ${i + 1} | ${r.problems.length > 0 ? "✗ " : ""}${r.summary} |`
       )
@@ -168,14 +187,14 @@ export function renderComparison(
     ...(notes.length > 0 ? ["", "Notes:", "", ...notes.map((n) => `- ${n}`)] : []),
     "",
     `Rounds: ${options.rounds} requested; run: ${
-      SERVERS.map((s) => `${SERVER_TITLE[s]} ${c.rounds[s].length}`).join(", ")
+      servers.map((s) => `${SERVER_TITLE[s]} ${c.rounds[s].length}`).join(", ")
     }. Section time: ${options.seconds.toFixed(0)} s.`,
     "",
     "How it is measured:",
     "",
     ...options.method.map((line) => `- ${line}`),
     "",
-    "Every round (the servers took turns: ours, Deno.serve, node:http, ours, …):",
+    `Every round (the servers took turns: ${servers.map((s) => SERVER_TITLE[s]).join(", ")}, ours, …):`,
     "",
     perRound,
   ].join("\n");

@@ -34,7 +34,7 @@ import {
   type ServerApp,
   type ServerName,
   type ServerProcess,
-  SERVERS,
+  serversFor,
   startServer,
 } from "./server_process.ts";
 import { count, cpuMs, fmt, stopChildrenOnInterrupt, systemBusyMs } from "./util.ts";
@@ -157,6 +157,7 @@ async function runSection(spec: SectionSpec, options: HttpOptions): Promise<Http
   const log = options.log ?? ((line: string) => console.error(line));
   const start = performance.now();
   const comparison: Comparison = { metrics: spec.metrics, rounds: noRounds() };
+  const servers = serversFor(spec.app);
   const version = await wrkVersion();
   if (version === null) {
     log(`${spec.app}: ${WRK_MISSING}`);
@@ -170,8 +171,8 @@ async function runSection(spec: SectionSpec, options: HttpOptions): Promise<Http
   const unlisten = stopChildrenOnInterrupt();
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const name of SERVERS) {
-        if (round + SERVERS.indexOf(name) > 0) await new Promise((r) => setTimeout(r, SETTLE_MS));
+      for (const name of servers) {
+        if (round + servers.indexOf(name) > 0) await new Promise((r) => setTimeout(r, SETTLE_MS));
         const result = await oneRound(spec, name, seconds, log, `${spec.app}: round ${round + 1}/${rounds}`);
         comparison.rounds[name].push(result);
       }
@@ -193,7 +194,13 @@ async function runSection(spec: SectionSpec, options: HttpOptions): Promise<Http
       `${RETRIES} times; noted below).`,
       "Servers: ours runs with `deno run -A`; `Deno.serve` in `bench/servers/deno_serve.ts` with " +
       `\`deno run -A\`; \`node:http\` in \`bench/servers/node_http.mjs\` under ${nodeName} (not Deno's ` +
-      "compatibility layer, which `bench/conformance.ts` uses for the protocol only). Each round starts a " +
+      "compatibility layer, which `bench/conformance.ts` uses for the protocol only)" +
+      (servers.includes("floor")
+        ? "; the Deno.listen floor in `bench/servers/deno_listen_floor.ts` with `deno run -A`: not a server, the " +
+          "least a program on Deno's sockets can do (it counts `\\r\\n\\r\\n` and writes fixed answers, not waiting " +
+          "for them)"
+        : "") +
+      ". Each round starts a " +
       "fresh process (port 0, read from its `listening on` line; open-files limit raised), checks it, " +
       `warms it up with ${WARMUP_SECONDS} s of each scenario's load, measures, and stops it (SIGTERM, then ` +
       "SIGKILL, by pid).",
@@ -205,11 +212,11 @@ async function runSection(spec: SectionSpec, options: HttpOptions): Promise<Http
     "",
     "CPU during the measured runs (median of rounds; % of one core; 2 cores in all):",
     "",
-    `| scenario | ${SERVERS.map((s) => `${SERVER_TITLE[s]}: server / wrk / other`).join(" | ")} |`,
-    `|---|${SERVERS.map(() => "--:").join("|")}|`,
+    `| scenario | ${servers.map((s) => `${SERVER_TITLE[s]}: server / wrk / other`).join(" | ")} |`,
+    `|---|${servers.map(() => "--:").join("|")}|`,
     ...spec.scenarios.map((sc) =>
       `| ${sc.name} | ${
-        SERVERS.map((s) => {
+        servers.map((s) => {
           const v = (k: string) => medianOf(comparison, s, `${sc.id}.cpu.${k}`);
           const pct = (x: number) => (Number.isFinite(x) ? `${x.toFixed(0)}%` : "—");
           return `${pct(v("server"))} / ${pct(v("wrk"))} / ${pct(v("other"))}`;

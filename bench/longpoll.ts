@@ -19,7 +19,7 @@ import {
   SERVER_TITLE,
   type ServerName,
   type ServerProcess,
-  SERVERS,
+  serversFor,
   startServer,
 } from "./server_process.ts";
 import { count, fmt, runCommand, stopChildrenOnInterrupt, withOpenFiles } from "./util.ts";
@@ -100,12 +100,13 @@ export async function runLongpoll(options: LongpollOptions = {}): Promise<Longpo
     ],
     rounds: noRounds(),
   };
+  const servers = serversFor("longpoll");
   const start = performance.now();
   const unlisten = stopChildrenOnInterrupt();
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const name of SERVERS) {
-        if (round + SERVERS.indexOf(name) > 0) await new Promise((r) => setTimeout(r, SETTLE_MS));
+      for (const name of servers) {
+        if (round + servers.indexOf(name) > 0) await new Promise((r) => setTimeout(r, SETTLE_MS));
         const prefix = `longpoll: round ${round + 1}/${rounds} ${SERVER_TITLE[name].padEnd(10)}`;
         const result = await oneRound(name, { clients, warmup, batch, timeoutMs }, log, prefix);
         comparison.rounds[name].push(result);
@@ -131,7 +132,9 @@ export async function runLongpoll(options: LongpollOptions = {}): Promise<Longpo
       "`GET /wait` holds until `GET /signal?value=V`, then answers 200 `V\\n`; `/signal` answers at once with " +
       "the number of clients it woke; a client that disconnects is dropped (ours: the server withdraws the " +
       "wait; Deno.serve: `request.signal`'s abort; node:http: the response's `close`). `/stats`: the number " +
-      "of clients waiting, on every server.",
+      "of clients waiting, on every server. The Deno.listen floor (`APP=longpoll` in " +
+      "`bench/servers/deno_listen_floor.ts`, `deno run -A`) is not a server but the least a program on Deno's " +
+      "sockets can do for the contract: a held client is its `Deno.Conn` in a Set and one pending 64-byte read.",
       "The client (`bench/longpoll_client.ts`, its own `deno run` process, raw `Deno.connect` sockets, " +
       `${batch} connections opened at once): a warm-up of ${count(warmup)} clients that connect, are held, ` +
       "and close (so lazy initialisation and first-use allocations are behind us); the server's RSS " +

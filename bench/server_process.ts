@@ -1,5 +1,5 @@
 /**
- * The three servers the HTTP sections compare, each started in its own
+ * The servers the HTTP sections compare, each started in its own
  * subprocess on 127.0.0.1 with a port of its own choosing (`PORT=0`; the
  * port is read from the `listening on http://HOST:PORT/` line every server
  * prints), with the open-files limit raised, and stopped by pid:
@@ -9,6 +9,7 @@
  * | `ours`       | `deno run -A examples/hello.ts` | `deno run -A bench/servers/ours.ts` | `deno run -A examples/longpoll.ts` |
  * | `deno`       | `deno run -A bench/servers/deno_serve.ts` (`APP=…`) | same | same |
  * | `node`       | `node bench/servers/node_http.mjs` (`APP=…`) | same | same |
+ * | `floor`      | `deno run -A bench/servers/deno_listen_floor.ts` (`APP=…`) | — | same |
  *
  * `node:http` runs under Node itself (`node`, checked to be Node.js: see
  * {@linkcode findNode}), not under Deno's Node compatibility layer (which
@@ -19,8 +20,13 @@
  */
 import { spawnTracked, withOpenFiles } from "./util.ts";
 
-/** The servers compared, in the order they take turns within a round. */
-export const SERVERS = ["ours", "deno", "node"] as const;
+/**
+ * The servers compared, in the order they take turns within a round. The
+ * last, `floor`, is not a server but the least a program on `Deno.listen`
+ * can do for the contract (`bench/servers/deno_listen_floor.ts`): it shows
+ * how close to it ours comes, for the sections it can run.
+ */
+export const SERVERS = ["ours", "deno", "node", "floor"] as const;
 /** One of {@linkcode SERVERS}. */
 export type ServerName = typeof SERVERS[number];
 /** Their names in tables. */
@@ -28,10 +34,16 @@ export const SERVER_TITLE: Record<ServerName, string> = {
   ours: "ours",
   deno: "Deno.serve",
   node: "node:http",
+  floor: "Deno.listen floor",
 };
 
 /** The app a server runs: one per section. */
 export type ServerApp = "hello" | "transfer" | "longpoll";
+
+/** The servers a section compares: the floor has no `transfer` (it parses no bodies). */
+export function serversFor(app: ServerApp): readonly ServerName[] {
+  return app === "transfer" ? SERVERS.filter((s) => s !== "floor") : SERVERS;
+}
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -87,11 +99,16 @@ export async function nodeTitle(): Promise<string> {
 /** The command line that runs `name` with `app` (relative to the repository root). */
 export async function serverCommand(name: ServerName, app: ServerApp): Promise<[string, string[]]> {
   if (name === "node") return [(await findNode()).path, ["bench/servers/node_http.mjs"]];
-  const file = name === "deno" ? "bench/servers/deno_serve.ts" : {
-    hello: "examples/hello.ts",
-    transfer: "bench/servers/ours.ts",
-    longpoll: "examples/longpoll.ts",
-  }[app];
+  if (name === "floor" && app === "transfer") throw new Error("the Deno.listen floor has no transfer app");
+  const file = name === "deno"
+    ? "bench/servers/deno_serve.ts"
+    : name === "floor"
+    ? "bench/servers/deno_listen_floor.ts"
+    : {
+      hello: "examples/hello.ts",
+      transfer: "bench/servers/ours.ts",
+      longpoll: "examples/longpoll.ts",
+    }[app];
   return [Deno.execPath(), ["run", "-A", file]];
 }
 

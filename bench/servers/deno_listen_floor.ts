@@ -1,0 +1,133 @@
+/**
+ * The floor on `Deno.listen`: the least any server written on Deno's sockets
+ * can do for the benchmark's contracts, so that a run shows how close ours
+ * comes to it (the issue's targets were set against it). It is not an HTTP
+ * server: it trusts its input completely.
+ *
+ * - `hello`: counts the `\r\n\r\n` in what it reads and writes that many
+ *   fixed `Hello, World!` answers in one write, without waiting for it;
+ * - `longpoll`: `GET /wait` is held with one pending 64-byte read (to notice
+ *   the client leaving, as ours does), `GET /signal?value=V` answers every
+ *   held client `V\n` (writes not awaited in turn) and then how many it
+ *   woke, `/stats` how many wait; one 1 KiB read buffer per connection while
+ *   it reads a head. A held connection closes when its read ends (the
+ *   client left, or sent more after its answer).
+ *
+ * It listens on `HOST`:`PORT` (default 127.0.0.1:0) and prints
+ * `listening on http://HOST:PORT/`. On SIGTERM it prints `served N` (the
+ * requests answered) and exits.
+ *
+ * Run: `APP=hello deno run -A bench/servers/deno_listen_floor.ts`
+ *
+ * @module
+ */
+
+const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
+const port = Number(Deno.env.get("PORT") ?? 0);
+const app = Deno.env.get("APP") ?? "hello";
+
+const encoder = new TextEncoder();
+const HELLO = encoder.encode(
+  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!",
+);
+const IGNORE = () => {};
+
+let served = 0;
+
+/** How many heads end in `buf[0, n)` (a head's end split across two reads is not seen: wrk's are never split). */
+function countHeads(buf: Uint8Array, n: number): number {
+  let heads = 0;
+  for (let i = 3; i < n; i++) {
+    if (buf[i] === 10 && buf[i - 1] === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) heads++;
+  }
+  return heads;
+}
+
+async function hello(conn: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(16384);
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      const heads = countHeads(buf, n);
+      served += heads;
+      if (heads === 1) conn.write(HELLO).catch(IGNORE);
+      else if (heads > 1) {
+        const out = new Uint8Array(HELLO.length * heads);
+        for (let i = 0; i < heads; i++) out.set(HELLO, i * HELLO.length);
+        conn.write(out).catch(IGNORE);
+      }
+    }
+  } catch {
+    // The client left.
+  }
+  close(conn);
+}
+
+const waiting = new Set<Deno.Conn>();
+
+function answer(conn: Deno.Conn, body: string): void {
+  served++;
+  const text = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+    `Content-Length: ${body.length}\r\n\r\n${body}`;
+  conn.write(encoder.encode(text)).catch(IGNORE);
+}
+
+async function longpoll(conn: Deno.Conn): Promise<void> {
+  for (;;) {
+    // One head (the bench's clients send no body and never pipeline here).
+    const buf = new Uint8Array(1024);
+    let n = 0;
+    try {
+      while (countHeads(buf, n) === 0) {
+        const got = await conn.read(buf.subarray(n));
+        if (got === null || n + got === buf.length) return close(conn);
+        n += got;
+      }
+    } catch {
+      return close(conn);
+    }
+    const line = new TextDecoder().decode(buf.subarray(0, buf.indexOf(13)));
+    const target = line.split(" ")[1] ?? "";
+    if (target.startsWith("/wait")) {
+      waiting.add(conn);
+      // The read ends when the client leaves (or, unexpected here, sends more): it is closed either way.
+      const leaving = () => {
+        waiting.delete(conn);
+        close(conn);
+      };
+      conn.read(new Uint8Array(64)).then(leaving, leaving);
+      return;
+    }
+    if (target.startsWith("/signal")) {
+      const value = new URLSearchParams(target.split("?")[1] ?? "").get("value") ?? "";
+      const woken = [...waiting];
+      waiting.clear();
+      for (const held of woken) answer(held, `${value}\n`);
+      answer(conn, `${woken.length}\n`);
+    } else answer(conn, `${waiting.size}\n`);
+  }
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+const serveConn = app === "hello" ? hello : app === "longpoll" ? longpoll : undefined;
+if (serveConn === undefined) {
+  console.error(`deno_listen_floor.ts: APP must be hello or longpoll, got ${app}`);
+  Deno.exit(2);
+}
+
+Deno.addSignalListener("SIGTERM", () => {
+  console.log(`served ${served}`);
+  Deno.exit(0);
+});
+
+const listener = Deno.listen({ hostname, port });
+console.log(`listening on http://${hostname}:${(listener.addr as Deno.NetAddr).port}/`);
+for await (const conn of listener) serveConn(conn);
