@@ -255,7 +255,9 @@ export class Socket {
         this.#pooled = true;
       }
     } else if (this.#end === this.#buf.length) this.#makeRoom();
-    const filling = this.conn.read(this.#buf.subarray(this.#end)).then(
+    // The whole buffer when it is empty (the usual case: a request was consumed): no view to make.
+    const into = this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
+    const filling = this.conn.read(into).then(
       (n) => {
         this.#filling = null;
         if (n === null) {

@@ -116,7 +116,10 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
   readonly #host: ConnectionHost;
   /** The deadline of the connection's reads: the next head, an idle keep-alive, a body read. */
   readonly #deadline: ConnectionDeadline;
-  /** How many reads or writes are waiting on the socket-operation timeout. */
+  /** Writes begun and progress made (see `writeMark`), and whether the server's write watch knows it. */
+  #writes = 0;
+  #writeWatched = false;
+  /** How many body reads are waiting on the socket-operation timeout. */
   #stalls = 0;
   #watching = false;
   #waitingOp = false;
@@ -794,15 +797,24 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     await this.out.flush();
   }
 
-  /** @ignore For the output: a write began, or all is written; the server's write watch follows. */
+  /** @ignore For the output: a write began, or all is written (the server's write watch sees it in `writeMark`). */
   writing(active: boolean): void {
-    if (active) this.#host.writeWatch.started(this);
-    else this.#host.writeWatch.ended(this);
+    if (!active) return;
+    this.#writes++;
+    if (!this.#writeWatched) {
+      this.#writeWatched = true;
+      this.#host.writeWatch.add(this);
+    }
   }
 
   /** @ignore For the output: a write moved bytes; its stall time starts over. */
   progressed(): void {
-    this.#host.writeWatch.started(this);
+    this.#writes++;
+  }
+
+  /** @ignore For the write watch: changes when a write begins or moves bytes; -1 while none is under way. */
+  get writeMark(): number {
+    return this.out.flushing ? this.#writes : -1;
   }
 
   /** @ignore For the write watch: a write moved nothing for `sockoperTimeout`; the client is gone. */
@@ -831,7 +843,7 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     }
     this.out.discard();
     this.socket.close();
-    this.#host.writeWatch.ended(this);
+    if (this.#writeWatched) this.#host.writeWatch.remove(this);
     this.#host.closed(this);
   }
 }

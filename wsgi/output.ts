@@ -26,33 +26,16 @@ const BORROWED = new Uint8Array(0);
 const pool: Uint8Array[] = [];
 
 /**
- * Small gathering buffers are views into one shared slab, handed out one
+ * Small gathering buffers are ranges of one shared slab, handed out one
  * after another: thousands of responses in flight at once (a long-poll
- * wake-up) then cost one array view each, not one zeroed buffer each. A view
- * sealed while it is the newest gives back the bytes it did not use, so
- * short responses pack tightly. A slab is dropped (and collected once its
- * last view is) when the next view does not fit.
+ * wake-up) then cost one array view each (made when the range is sealed),
+ * not one zeroed buffer each. A range sealed while it is the newest gives
+ * back the bytes it did not use, so short responses pack tightly. A slab is
+ * dropped (and collected once its last view is) when the next range does not
+ * fit.
  */
 let slab = new Uint8Array(SLAB);
 let slabUsed = 0;
-
-/** A fresh `SMALL_BLOCK`-byte view into the shared slab. */
-function carveSmallBlock(): Uint8Array {
-  if (SLAB - slabUsed < SMALL_BLOCK) {
-    slab = new Uint8Array(SLAB);
-    slabUsed = 0;
-  }
-  const block = slab.subarray(slabUsed, slabUsed + SMALL_BLOCK);
-  slabUsed += SMALL_BLOCK;
-  return block;
-}
-
-/** Gives back the bytes of a small block past `used`, if it is the newest view of the current slab. */
-function trimSmallBlock(block: Uint8Array, used: number): void {
-  if (block.buffer === slab.buffer && block.byteOffset + block.length === slabUsed) {
-    slabUsed = block.byteOffset + used;
-  }
-}
 
 /**
  * What an {@linkcode Output} reports to: the owner of the socket, which
@@ -103,9 +86,16 @@ export class Output {
   #queue: (Uint8Array | null)[] | null = null;
   /** How many queued pieces are the caller's own arrays, not yet written. */
   #borrowed = 0;
-  /** The buffer being filled (from the pool), and how much of it is used. */
+  /**
+   * The buffer being filled: a pooled block, a larger one, or the shared
+   * slab (`#small`), from `#base` (0 but in the slab) up to `#limit`; bytes
+   * up to `#used` are filled. All three are positions in `#block`.
+   */
   #block: Uint8Array | null = null;
+  #small = false;
+  #base = 0;
   #used = 0;
+  #limit = 0;
   /** Bytes queued or gathered and not yet written. */
   #pending = 0;
   /** Whether a write is under way: `#piece` (from `#pieceBlock`) is being written, `#written` bytes so far. */
@@ -177,7 +167,7 @@ export class Output {
       return;
     }
     const block = this.#room(byteLength);
-    const { written } = encoder.encodeInto(text, block.subarray(this.#used));
+    const { written } = encoder.encodeInto(text, block.subarray(this.#used, this.#limit));
     this.#used += written;
     this.#pending += written;
   }
@@ -316,15 +306,34 @@ export class Output {
 
   /** Moves the gathering buffer, if used, to the write queue. */
   #seal(): void {
-    if (this.#block === null || this.#used === 0) return;
-    if (this.#block.length === BLOCK) {
-      (this.#queue ??= []).push(this.#block.subarray(0, this.#used), this.#block);
-    } else {
-      (this.#queue ??= []).push(this.#block.subarray(0, this.#used), null);
-      trimSmallBlock(this.#block, this.#used);
-    }
+    const block = this.#block;
+    if (block === null || this.#used === this.#base) return;
+    const piece = block.subarray(this.#base, this.#used);
+    if (this.#small) {
+      (this.#queue ??= []).push(piece, null);
+      this.#giveBackSmall(this.#used);
+    } else (this.#queue ??= []).push(piece, block.length === BLOCK ? block : null);
     this.#block = null;
-    this.#used = 0;
+    this.#small = false;
+    this.#base = this.#used = this.#limit = 0;
+  }
+
+  /** Takes a `SMALL_BLOCK`-byte range of the shared slab as the gathering buffer. */
+  #takeSmall(): Uint8Array {
+    if (SLAB - slabUsed < SMALL_BLOCK) {
+      slab = new Uint8Array(SLAB);
+      slabUsed = 0;
+    }
+    this.#block = slab;
+    this.#small = true;
+    this.#base = this.#used = slabUsed;
+    this.#limit = slabUsed += SMALL_BLOCK;
+    return slab;
+  }
+
+  /** Gives back the slab's bytes from `from` to the end of this range, if it is the newest range of the slab. */
+  #giveBackSmall(from: number): void {
+    if (this.#block === slab && this.#limit === slabUsed) slabUsed = from;
   }
 
   #push(data: Uint8Array, slot: Uint8Array | null): void {
@@ -334,35 +343,46 @@ export class Output {
     this.#pending += data.length;
   }
 
-  /** A gathering buffer with room for `n` more bytes. */
+  /** A gathering buffer with room for `n` more bytes (at `#used`). */
   #room(n: number): Uint8Array {
     const block = this.#block;
     if (block !== null) {
-      if (this.#used + n <= block.length) return block;
-      if (block.length < BLOCK && this.#used + n <= BLOCK) {
-        // A small block outgrown: move to a full one, so that what is gathered still leaves in one write.
+      if (this.#used + n <= this.#limit) return block;
+      const gathered = this.#used - this.#base;
+      if (this.#small && gathered + n <= BLOCK) {
+        // A small range outgrown: move to a full block, so that what is gathered still leaves in one write.
         const full = pool.pop() ?? new Uint8Array(BLOCK);
-        full.set(block.subarray(0, this.#used));
-        trimSmallBlock(block, 0);
+        full.set(block.subarray(this.#base, this.#used));
+        this.#giveBackSmall(this.#base);
         this.#block = full;
+        this.#small = false;
+        this.#base = 0;
+        this.#used = gathered;
+        this.#limit = BLOCK;
         return full;
       }
     }
     this.#seal();
-    // A pooled block when there is one; else a small one: when thousands of responses are in flight at
+    // A pooled block when there is one; else a small range: when thousands of responses are in flight at
     // once (a long-poll wake-up), a fresh 16 KiB each would cost more in zeroed pages than the writes.
-    this.#block = n <= BLOCK
-      ? pool.pop() ?? (n <= SMALL_BLOCK ? carveSmallBlock() : new Uint8Array(BLOCK))
-      : new Uint8Array(n);
-    this.#used = 0;
+    if (n > BLOCK) this.#block = new Uint8Array(n);
+    else {
+      const pooled = pool.pop();
+      if (pooled === undefined && n <= SMALL_BLOCK) return this.#takeSmall();
+      this.#block = pooled ?? new Uint8Array(BLOCK);
+    }
+    this.#base = this.#used = 0;
+    this.#limit = this.#block.length;
     return this.#block;
   }
 
   #release(): void {
-    if (this.#block !== null && this.#block.length === BLOCK && pool.length < 1024) pool.push(this.#block);
-    else if (this.#block !== null) trimSmallBlock(this.#block, 0);
+    const block = this.#block;
+    if (this.#small) this.#giveBackSmall(this.#base);
+    else if (block !== null && block.length === BLOCK && pool.length < 1024) pool.push(block);
     this.#block = null;
-    this.#used = 0;
+    this.#small = false;
+    this.#base = this.#used = this.#limit = 0;
   }
 }
 

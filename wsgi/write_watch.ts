@@ -2,27 +2,40 @@
  * `WriteWatch`: one coarse timer for the writes of every connection of a
  * server. A write that moves no bytes for longer than the timeout gets its
  * writer's `writeStalled()` (the connection then closes its socket).
- * Starting, progressing and ending a write each cost one Map update — no
- * clock read and no timer per connection: waking ten thousand long polls
- * starts ten thousand writes at once, and a keep-alive connection starts one
- * per response.
+ * A writer shows its progress by changing a number (`writeMark`); the
+ * watch looks at it once a period. Starting, progressing and ending a write
+ * cost nothing more — no clock read, no timer and no registration per write:
+ * waking ten thousand long polls starts ten thousand writes at once, and a
+ * keep-alive connection starts one per response.
  *
  * @module
  */
 import { Deadline, type Scheduler } from "../core/mod.ts";
 
-/** What a {@linkcode WriteWatch} watches: told when its write stalled too long. */
+/** What a {@linkcode WriteWatch} watches: a connection, say. */
 export interface WriteWatcher {
+  /**
+   * A number that changes whenever a write begins or moves bytes, and is
+   * negative while nothing is being written.
+   */
+  readonly writeMark: number;
   /** Its write moved no bytes for longer than the timeout. */
   writeStalled(): void;
 }
 
+/** What the watch last saw of a writer. */
+interface Seen {
+  mark: number;
+  /** Ms (counted in periods) since its mark last changed, while it writes. */
+  stalled: number;
+}
+
 /**
- * Watches writes in progress: each is checked every `period` ms (at most a
- * second, at most a quarter of the timeout) and reported once it has moved
- * nothing for more than `timeout` ms — between `timeout` and
- * `timeout + period` after its last progress. The timer runs only while a
- * write is watched.
+ * Watches writers: every `period` ms (at most a second, at most a quarter of
+ * the timeout) it looks at each one's `writeMark`, and reports a writer
+ * whose write has moved nothing for more than `timeout` ms — between
+ * `timeout` and `timeout + period` after its last progress — then forgets
+ * it. The timer runs only while a writer is watched.
  *
  * @example
  * ```ts
@@ -31,7 +44,7 @@ export interface WriteWatcher {
  * const sched = new Scheduler();
  * const watch = new WriteWatch(sched, 40);
  * let stalled = false;
- * watch.started({ writeStalled: () => stalled = true }); // and never progresses
+ * watch.add({ writeMark: 1, writeStalled: () => stalled = true }); // a write that never progresses
  * sched.add(function* () {
  *   yield new Sleep(100);
  * });
@@ -44,11 +57,10 @@ export class WriteWatch {
   readonly timeout: number;
   /** Ms between two checks. */
   readonly period: number;
-  /** The writes in progress, and for how long (ms, counted in periods) each has moved nothing. */
-  readonly #writers = new Map<WriteWatcher, number>();
+  readonly #writers = new Map<WriteWatcher, Seen>();
   readonly #tick: Deadline;
 
-  /** Watches writes in `sched`'s time, reporting those stalled for more than `timeout` ms. */
+  /** Watches writers in `sched`'s time, reporting writes stalled for more than `timeout` ms. */
   constructor(sched: Scheduler, timeout: number) {
     if (!(timeout > 0)) throw new RangeError(`WriteWatch: timeout must be > 0 ms, got ${String(timeout)}`);
     this.timeout = timeout;
@@ -56,30 +68,33 @@ export class WriteWatch {
     this.#tick = new Deadline(sched, () => this.#check());
   }
 
-  /** How many writes are watched now. */
+  /** How many writers are watched now. */
   get size(): number {
     return this.#writers.size;
   }
 
-  /** `writer` began writing, or its write moved bytes: its stall time starts over. */
-  started(writer: WriteWatcher): void {
-    this.#writers.set(writer, 0);
+  /** Watches `writer` from now on (once is enough: its writes are seen through its `writeMark`). */
+  add(writer: WriteWatcher): void {
+    if (this.#writers.has(writer)) return;
+    this.#writers.set(writer, { mark: writer.writeMark, stalled: 0 });
     if (!this.#tick.armed) this.#tick.arm(this.period);
   }
 
-  /** `writer` has written everything (or its write failed): no longer watched. */
-  ended(writer: WriteWatcher): void {
+  /** Stops watching `writer` (it is closing). */
+  remove(writer: WriteWatcher): void {
     this.#writers.delete(writer);
   }
 
   #check(): void {
     const { period, timeout } = this;
-    for (const [writer, stalled] of this.#writers) {
-      // Counted from the first check after the last progress: more than `timeout` ms have passed
-      // by the time this exceeds it.
-      const now = stalled + period;
-      if (now <= timeout) this.#writers.set(writer, now);
-      else {
+    for (const [writer, seen] of this.#writers) {
+      const mark = writer.writeMark;
+      if (mark < 0) seen.stalled = 0;
+      else if (mark !== seen.mark) {
+        // It moved within the last period: counted as a whole one, it is never reported early.
+        seen.mark = mark;
+        seen.stalled = period;
+      } else if ((seen.stalled += period) > timeout) {
         this.#writers.delete(writer);
         writer.writeStalled();
       }
