@@ -191,6 +191,9 @@ export function dateHeader(): string {
 }
 
 const latin1Bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const CONTENT_LENGTH = latin1Bytes("Content-Length: ");
+/** No server lines (the app set both Date and Server). */
+const NO_LINES = new Uint8Array(0);
 
 /**
  * A status and header list an app answered with: checked once, its part of
@@ -212,6 +215,13 @@ export class KnownHead {
   readonly #text: string;
   #bytes11: Uint8Array | null = null;
   #bytes10: Uint8Array | null = null;
+  /**
+   * The head with the server's lines after it (and `Content-Length: ` when
+   * the server adds one), by version and that choice; made again when the
+   * lines change (the Date line, once a second).
+   */
+  #withLines: (Uint8Array | null)[] = [null, null, null, null];
+  #linesUsed: Uint8Array | null = null;
 
   /**
    * Checks `headers` ({@linkcode checkHeaders}) and that they suit the
@@ -270,6 +280,29 @@ export class KnownHead {
   bytes(minor: number): Uint8Array {
     if (minor === 0) return this.#bytes10 ??= latin1Bytes("HTTP/1.0 " + this.#text);
     return this.#bytes11 ??= latin1Bytes("HTTP/1.1 " + this.#text);
+  }
+
+  /**
+   * `bytes(minor)`, then `lines` (the server's Date and Server lines), then
+   * `Content-Length: ` if `contentLength`: one array, so that a response head
+   * is a few appends rather than many.
+   */
+  withLines(minor: number, lines: Uint8Array, contentLength: boolean): Uint8Array {
+    if (lines !== this.#linesUsed) {
+      this.#withLines.fill(null);
+      this.#linesUsed = lines;
+    }
+    const slot = (minor === 0 ? 0 : 2) + (contentLength ? 1 : 0);
+    let bytes = this.#withLines[slot];
+    if (bytes === null) {
+      const head = this.bytes(minor);
+      bytes = new Uint8Array(head.length + lines.length + (contentLength ? CONTENT_LENGTH.length : 0));
+      bytes.set(head);
+      bytes.set(lines, head.length);
+      if (contentLength) bytes.set(CONTENT_LENGTH, head.length + lines.length);
+      this.#withLines[slot] = bytes;
+    }
+    return bytes;
   }
 }
 
@@ -350,18 +383,23 @@ export class ServerLines {
 
   /** Writes the Date line unless `facts.date`, and the Server line unless `facts.server`. */
   write(out: Output, facts: HeaderFacts): void {
-    if (this.#fresh) this.#put(out, facts);
-    else {
-      this.#refresh();
-      this.#fresh = this.#ticking;
-      this.#put(out, facts);
-    }
+    const lines = this.current(facts);
+    if (lines.length > 0) out.bytes(lines);
   }
 
-  #put(out: Output, facts: HeaderFacts): void {
-    if (!facts.date && !facts.server) out.bytes(this.#both);
-    else if (!facts.date) out.bytes(this.#date);
-    else if (!facts.server) out.bytes(this.#server);
+  /**
+   * The lines to write for `facts`: Date unless `facts.date`, Server unless
+   * `facts.server`. The same array until the Date line changes.
+   */
+  current(facts: HeaderFacts): Uint8Array {
+    if (!this.#fresh) {
+      this.#refresh();
+      this.#fresh = this.#ticking;
+    }
+    if (!facts.date && !facts.server) return this.#both;
+    if (!facts.date) return this.#date;
+    if (!facts.server) return this.#server;
+    return NO_LINES;
   }
 
   #refresh(): void {
@@ -388,11 +426,11 @@ export interface Framing {
   keepAlive10: boolean;
 }
 
-const CONTENT_LENGTH = latin1Bytes("Content-Length: ");
 const CHUNKED = latin1Bytes("Transfer-Encoding: chunked\r\n");
 const CLOSE = latin1Bytes("Connection: close\r\n");
 const KEEP_ALIVE = latin1Bytes("Connection: keep-alive\r\n");
 const CRLF = latin1Bytes("\r\n");
+const CRLF_CRLF = latin1Bytes("\r\n\r\n");
 
 /**
  * Writes a response head: status line in the request's version (at most
@@ -406,16 +444,18 @@ export function writeHead(
   lines: ServerLines,
 ): void {
   const facts = known.facts;
-  out.bytes(known.bytes(minor));
-  lines.write(out, facts);
-  if (framing.addContentLength >= 0) {
-    out.bytes(CONTENT_LENGTH);
-    out.decimal(framing.addContentLength);
-    out.bytes(CRLF);
+  const length = framing.addContentLength;
+  out.bytes(known.withLines(minor, lines.current(facts), length >= 0));
+  if (length >= 0) out.decimal(length);
+  const close = framing.close && !facts.close;
+  if (!framing.chunked && !close && !framing.keepAlive10) {
+    // The usual end: the length's line end, if any, and the blank line, in one append.
+    out.bytes(length >= 0 ? CRLF_CRLF : CRLF);
+    return;
   }
+  if (length >= 0) out.bytes(CRLF);
   if (framing.chunked) out.bytes(CHUNKED);
-  if (framing.close) {
-    if (!facts.close) out.bytes(CLOSE);
-  } else if (framing.keepAlive10) out.bytes(KEEP_ALIVE);
+  if (close) out.bytes(CLOSE);
+  else if (!framing.close && framing.keepAlive10) out.bytes(KEEP_ALIVE);
   out.bytes(CRLF);
 }

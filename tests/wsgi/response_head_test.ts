@@ -167,3 +167,25 @@ Deno.test("Date: one IMF-fixdate format for the server's own answers (dateHeader
   }
   assert.fail("the clock moved on at every attempt");
 });
+
+Deno.test("KnownHead.withLines: head, server lines and Content-Length prefix in one array, made again when the lines change", () => {
+  const known = new KnownHead("200 OK", [["Content-Type", "text/plain"]]);
+  const monday = new TextEncoder().encode("Date: Mon\r\nServer: s\r\n");
+  const tuesday = new TextEncoder().encode("Date: Tue\r\nServer: s\r\n");
+  const first = known.withLines(1, monday, true);
+  assert.equal(
+    latin1(first),
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Mon\r\nServer: s\r\nContent-Length: ",
+  );
+  assert.equal(known.withLines(1, monday, true), first, "the same array while the lines are the same");
+  assert.equal(
+    latin1(known.withLines(0, monday, false)),
+    "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nDate: Mon\r\nServer: s\r\n",
+  );
+  const next = known.withLines(1, tuesday, true);
+  assert.notEqual(next, first);
+  assert.equal(
+    latin1(next),
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Tue\r\nServer: s\r\nContent-Length: ",
+  );
+});
