@@ -178,6 +178,8 @@ export class RequestParser {
   /** The common field names by length; the last Host value that passed the check. */
   readonly #known: KnownField[][] = [];
   #validHost = "";
+  /** The last request target, reused when the next one is spelt the same (clients repeat theirs). */
+  #lastTarget = "";
 
   /** Creates a parser enforcing `limits`. */
   constructor(limits: ParserLimits) {
@@ -404,7 +406,9 @@ export class RequestParser {
     if (buf[i] !== SP) {
       throw new HttpError(400, `invalid byte 0x${hex(buf[i])} in the request target`);
     }
-    head.target = ascii(buf, targetStart, i);
+    head.target = sameText(buf, targetStart, i, this.#lastTarget)
+      ? this.#lastTarget
+      : (this.#lastTarget = ascii(buf, targetStart, i));
     const versionStart = i + 1;
     if (
       lineEnd - versionStart !== 8 || buf[versionStart] !== 0x48 || buf[versionStart + 1] !== 0x54 ||
@@ -814,12 +818,26 @@ function method(buf: Uint8Array, start: number, end: number): string {
 
 /** Bytes as a string, one code point per byte (ASCII or ISO-8859-1). */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
-  if (end - start < 64) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
-    return s;
+  if (end - start >= 128) {
+    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
   }
-  return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  // Eight code points a call: about twice as fast as one at a time, and no array or view to make.
+  let s = "";
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    s += String.fromCharCode(
+      buf[i],
+      buf[i + 1],
+      buf[i + 2],
+      buf[i + 3],
+      buf[i + 4],
+      buf[i + 5],
+      buf[i + 6],
+      buf[i + 7],
+    );
+  }
+  for (; i < end; i++) s += String.fromCharCode(buf[i]);
+  return s;
 }
 
 const ascii = latin1;

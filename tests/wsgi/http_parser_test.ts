@@ -16,6 +16,7 @@ import fc from "fast-check";
 import {
   ChunkedDecoder,
   HttpError,
+  latin1 as latin1Of,
   type ParserLimits,
   type RequestHead,
   RequestParser,
@@ -1216,4 +1217,30 @@ Deno.test("leading zeros do not count against the digit limits of Content-Length
     out += new TextDecoder().decode(body.subarray(decoder.dataStart, decoder.dataEnd));
   }
   assert.equal(out, "hello");
+});
+
+Deno.test("latin1: one code point per byte, for every length and offset (property)", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+      const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+      const end = start + (bytes.length - start === 0 ? 0 : b % (bytes.length - start + 1));
+      let expected = "";
+      for (let i = start; i < end; i++) expected += String.fromCharCode(bytes[i]);
+      assert.equal(latin1Of(bytes, start, end), expected);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("RequestParser: a target spelt like the last one is the same string; a different one is read anew", () => {
+  const parser = new RequestParser(LIMITS);
+  const parse = (target: string) => {
+    const bytes = new TextEncoder().encode(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    return parser.parseHead(bytes, parser.findHead(bytes, 0, bytes.length));
+  };
+  assert.equal(parse("/items/1?a=b").target, "/items/1?a=b");
+  assert.equal(parse("/items/1?a=b").path, "/items/1");
+  assert.equal(parse("/items/2?a=b").target, "/items/2?a=b");
+  assert.equal(parse("/items/2").query, "");
+  assert.equal(parse("/items/2?a=b").query, "a=b");
 });
