@@ -9,7 +9,6 @@
  */
 import {
   Await,
-  Deadline,
   isPromiseLike,
   Operation,
   runningTask,
@@ -29,7 +28,7 @@ import type { RequestHead, RequestParser } from "./http_parser.ts";
 import { Input } from "./input.ts";
 import type { ResolvedLimits } from "./options.ts";
 import { Output, type OutputWatchdog, utf8Length } from "./output.ts";
-import type { WriteWatch, WriteWatcher } from "./write_watch.ts";
+import type { Stallable, StallWatch } from "./stall_watch.ts";
 import { CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
 import {
   checkStartResponse,
@@ -54,8 +53,8 @@ export interface ConnectionHost {
   readonly facts: ServerFacts;
   /** `Server: ...\r\n`. */
   readonly serverLine: string;
-  /** Bounds how long a write may move nothing (`sockoperTimeout`). */
-  readonly writeWatch: WriteWatch;
+  /** Bounds how long a connection's reads and writes may make no progress (the timeouts). */
+  readonly stallWatch: StallWatch;
   /** The heads the apps answered with lately, checked and encoded. */
   readonly heads: HeadCache;
   /** The Date and Server lines as bytes. */
@@ -100,7 +99,7 @@ const FAILED = Symbol("failed");
  * const connection = new Connection(host, conn, sched);
  * ```
  */
-export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, WriteWatcher, ConnectionFacts {
+export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Stallable, ConnectionFacts {
   /** The socket. */
   readonly socket: Socket;
   /** The outgoing bytes. */
@@ -114,11 +113,16 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
   /** Where the connection is in its life. */
   state: ConnectionState = "idle";
   readonly #host: ConnectionHost;
-  /** The deadline of the connection's reads: the next head, an idle keep-alive, a body read. */
-  readonly #deadline: ConnectionDeadline;
-  /** Writes begun and progress made (see `writeMark`), and whether the server's write watch knows it. */
+  /**
+   * The connection's reads as the server's stall watch sees them (see
+   * `stallTimeout`): the next head, an idle keep-alive, a body read. Its
+   * writes are a `WriteStall`, made at the first write.
+   */
+  #readTimeout = 0;
+  #readMark = 0;
+  #writeStall: WriteStall | null = null;
+  /** Writes begun and progress made (see `writeMark`). */
   #writes = 0;
-  #writeWatched = false;
   /** How many body reads are waiting on the socket-operation timeout. */
   #stalls = 0;
   #watching = false;
@@ -163,7 +167,7 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     const ip = addr.transport === "tcp" || addr.transport === "udp";
     this.remoteAddr = ip ? addr.hostname : (addr as Deno.UnixAddr).path ?? "";
     this.remotePort = ip ? String(addr.port) : "";
-    this.#deadline = new ConnectionDeadline(host.facts.sched, this);
+    host.stallWatch.add(this);
     this.out.watchdog = this;
     this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
   }
@@ -314,12 +318,12 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
         if (end >= 0) {
           this.#head = parser.parseHead(socket.buffer, end);
           socket.consume(end - socket.start);
-          this.#deadline.disarm();
+          this.#readTimeout = 0;
           this.#headStarted = false;
           return READY;
         }
       } catch (error) {
-        this.#deadline.disarm();
+        this.#readTimeout = 0;
         this.#refuse(error);
         return REFUSED;
       }
@@ -327,13 +331,13 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
         // The first bytes of a request: from now on its head must be complete within headersTimeout.
         this.#headStarted = true;
         this.state = "head";
-        this.#deadline.arm(limits.headersTimeout);
+        this.#readWait(limits.headersTimeout);
       }
     } else if (!this.#headStarted) {
       if (this.#host.closing) return CLOSE;
       this.state = "idle";
       const { limits } = this.#host;
-      this.#deadline.arm(first ? limits.headersTimeout : limits.keepAliveTimeout);
+      this.#readWait(first ? limits.headersTimeout : limits.keepAliveTimeout);
     }
     return MORE;
   }
@@ -346,7 +350,29 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     this.#errorResponse(status, message, this.#host.parser.minor === 0 ? 0 : 1);
   }
 
-  /** @ignore Its deadline passed: a late head gets 408; any other stall closes the connection. */
+  /** A read wait of `timeout` ms begins (or starts over): the stall watch counts from now. */
+  #readWait(timeout: number): void {
+    this.#readTimeout = timeout;
+    this.#readMark++;
+  }
+
+  /** @ignore For the stall watch: ms the read under way may make no progress (0: none). */
+  get stallTimeout(): number {
+    return this.#readTimeout;
+  }
+
+  /** @ignore For the stall watch: changes whenever a read wait begins or starts over. */
+  get stallMark(): number {
+    return this.#readMark;
+  }
+
+  /** @ignore For the stall watch: the read waited too long. */
+  stalled(): void {
+    this.#readTimeout = 0;
+    this.timedOut();
+  }
+
+  /** @ignore A read waited too long: a late head gets 408; any other stall closes the connection. */
   timedOut(): void {
     if (this.state === "head") {
       // A head that did not come in time: 408, then close.
@@ -784,11 +810,11 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     this.#stall(waiting);
   }
 
-  /** Counts the reads and writes waiting on the socket-operation timeout. */
+  /** Counts the body reads waiting on the socket-operation timeout. */
   #stall(waiting: boolean): void {
     if (waiting) {
-      if (this.#stalls++ === 0) this.#deadline.arm(this.#host.limits.sockoperTimeout);
-    } else if (--this.#stalls === 0) this.#deadline.disarm();
+      if (this.#stalls++ === 0) this.#readWait(this.#host.limits.sockoperTimeout);
+    } else if (--this.#stalls === 0) this.#readTimeout = 0;
   }
 
   /** Writes the output (under the write deadline). */
@@ -797,13 +823,13 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     await this.out.flush();
   }
 
-  /** @ignore For the output: a write began, or all is written (the server's write watch sees it in `writeMark`). */
+  /** @ignore For the output: a write began, or all is written (the stall watch sees it in `writeMark`). */
   writing(active: boolean): void {
     if (!active) return;
     this.#writes++;
-    if (!this.#writeWatched) {
-      this.#writeWatched = true;
-      this.#host.writeWatch.add(this);
+    if (this.#writeStall === null) {
+      this.#writeStall = new WriteStall(this, this.#host.limits.sockoperTimeout);
+      this.#host.stallWatch.add(this.#writeStall);
     }
   }
 
@@ -812,14 +838,9 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     this.#writes++;
   }
 
-  /** @ignore For the write watch: changes when a write begins or moves bytes; -1 while none is under way. */
+  /** @ignore For the stall watch: changes when a write begins or moves bytes. */
   get writeMark(): number {
-    return this.out.flushing ? this.#writes : -1;
-  }
-
-  /** @ignore For the write watch: a write moved nothing for `sockoperTimeout`; the client is gone. */
-  writeStalled(): void {
-    this.socket.close();
+    return this.#writes;
   }
 
   /** @ignore For the output: a write failed; the connection cannot go on. */
@@ -835,7 +856,8 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
   /** The connection's end: flush what is left, close, tell the server. */
   async #end(): Promise<void> {
     this.state = "closed";
-    this.#deadline.clear();
+    this.#readTimeout = 0;
+    this.#host.stallWatch.remove(this);
     try {
       if (!this.socket.closed) await this.#flush();
     } catch {
@@ -843,7 +865,7 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Writ
     }
     this.out.discard();
     this.socket.close();
-    if (this.#writeWatched) this.#host.writeWatch.remove(this);
+    if (this.#writeStall !== null) this.#host.stallWatch.remove(this.#writeStall);
     this.#host.closed(this);
   }
 }
@@ -869,19 +891,28 @@ const EXTENSIONS: Extensions = createExtensions(
 );
 
 /**
- * The deadline of a connection's reads (a subclass, not a closure per
- * connection): it calls `timedOut`.
+ * A connection's writes as the stall watch sees them: a write may move
+ * nothing for `sockoperTimeout`, then the socket closes.
  */
-class ConnectionDeadline extends Deadline {
+class WriteStall implements Stallable {
   readonly #connection: Connection;
+  readonly #timeout: number;
 
-  constructor(sched: Scheduler, connection: Connection) {
-    super(sched);
+  constructor(connection: Connection, timeout: number) {
     this.#connection = connection;
+    this.#timeout = timeout;
   }
 
-  protected override passed(): void {
-    this.#connection.timedOut();
+  get stallTimeout(): number {
+    return this.#connection.out.flushing ? this.#timeout : 0;
+  }
+
+  get stallMark(): number {
+    return this.#connection.writeMark;
+  }
+
+  stalled(): void {
+    this.#connection.socket.close();
   }
 }
 

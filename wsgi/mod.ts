@@ -33,7 +33,7 @@ export { Input } from "./input.ts";
 export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
 export { Output, type OutputWatchdog } from "./output.ts";
 export { type LineSource, readLine } from "./read_line.ts";
-export { WriteWatch, type WriteWatcher } from "./write_watch.ts";
+export { type Stallable, StallWatch } from "./stall_watch.ts";
 export { checkStartResponse, HeadCache, type HeaderFacts, KnownHead, ServerLines } from "./response_head.ts";
 export {
   CogenProxy,

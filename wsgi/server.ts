@@ -12,7 +12,7 @@ import { PathInfoDispatcher, type Route } from "./dispatch.ts";
 import type { ServerFacts } from "./environ.ts";
 import { fileWrapper } from "./file_wrapper.ts";
 import { dateHeader, HeadCache, ServerLines } from "./response_head.ts";
-import { WriteWatch } from "./write_watch.ts";
+import { StallWatch } from "./stall_watch.ts";
 import { RequestParser } from "./http_parser.ts";
 import { type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
 
@@ -76,8 +76,8 @@ export class WSGIServer implements ConnectionHost {
   readonly heads: HeadCache = new HeadCache();
   /** @ignore The Date and Server lines as bytes. */
   readonly lines: ServerLines;
-  /** @ignore Bounds how long a write may move nothing (`sockoperTimeout`). */
-  readonly writeWatch: WriteWatch;
+  /** @ignore Bounds how long a connection's reads and writes may make no progress (the timeouts). */
+  readonly stallWatch: StallWatch;
   /** Whether 500 bodies carry the stack. */
   readonly debug: boolean;
   /** The listener. */
@@ -114,7 +114,8 @@ export class WSGIServer implements ConnectionHost {
     if (/[\r\n\0]/.test(software)) throw new TypeError("serve: software must not contain CR, LF or NUL");
     this.serverLine = `Server: ${software}\r\n`;
     this.lines = new ServerLines(software);
-    this.writeWatch = new WriteWatch(sched, this.limits.sockoperTimeout);
+    const { headersTimeout, keepAliveTimeout, sockoperTimeout } = this.limits;
+    this.stallWatch = new StallWatch(sched, Math.min(headersTimeout, keepAliveTimeout, sockoperTimeout));
     this.#dateTick = new Deadline(sched, () => {
       this.lines.stale();
       this.#dateTick.arm(1000);
