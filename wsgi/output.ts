@@ -84,6 +84,11 @@ export class Output {
    * connection that never wrote has none).
    */
   #queue: (Uint8Array | null)[] | null = null;
+  /** The queue's live part is `[#queueHead, #queueEnd)`: taken by index, so the array never shifts or shrinks. */
+  #queueHead = 0;
+  #queueEnd = 0;
+  /** The block slot of the piece `#takeGathered` returned last. */
+  #gatheredSlot: Uint8Array | null = null;
   /** How many queued pieces are the caller's own arrays, not yet written. */
   #borrowed = 0;
   /**
@@ -225,7 +230,8 @@ export class Output {
 
   /** Forgets what was not written (the connection is closing). */
   discard(): void {
-    if (this.#queue !== null) this.#queue.length = 0;
+    this.#queue?.fill(null);
+    this.#queueHead = this.#queueEnd = 0;
     this.#borrowed = 0;
     this.#release();
     this.#pending = 0;
@@ -240,23 +246,32 @@ export class Output {
     this.#writeNext();
   }
 
-  /** Writes the next queued piece, or ends the writing when none is left. */
+  /** Writes the next piece (queued ones first, then what is gathered), or ends the writing when none is left. */
   #writeNext(): void {
-    this.#seal();
-    const piece = this.#queue?.shift();
-    if (piece === undefined || piece === null) {
-      this.#writing = false;
-      this.#piece = null;
-      this.watchdog?.writing(false);
-      const flushed = this.#flushed;
-      this.#flushed = null;
-      flushed?.resolve();
-      return;
+    const queue = this.#queue;
+    if (queue !== null && this.#queueHead < this.#queueEnd) {
+      const at = this.#queueHead;
+      this.#piece = queue[at];
+      this.#pieceBlock = queue[at + 1];
+      queue[at] = queue[at + 1] = null;
+      this.#queueHead = at + 2;
+      if (at + 2 === this.#queueEnd) this.#queueHead = this.#queueEnd = 0;
+    } else {
+      const gathered = this.#takeGathered();
+      if (gathered === null) {
+        this.#writing = false;
+        this.#piece = null;
+        this.watchdog?.writing(false);
+        const flushed = this.#flushed;
+        this.#flushed = null;
+        flushed?.resolve();
+        return;
+      }
+      this.#piece = gathered;
+      this.#pieceBlock = this.#gatheredSlot;
     }
-    this.#piece = piece;
-    this.#pieceBlock = this.#queue!.shift() ?? null;
     this.#written = 0;
-    this.#write(piece);
+    this.#write(this.#piece!);
   }
 
   #write(bytes: Uint8Array): void {
@@ -278,7 +293,7 @@ export class Output {
     this.#written += n;
     const more = this.#written < piece.length;
     // Progress restarts a write timeout: only worth a clock read when more is left to write.
-    if (more || this.#queue!.length > 0) this.watchdog?.progressed();
+    if (more || this.#queueHead < this.#queueEnd || this.#used > this.#base) this.watchdog?.progressed();
     if (more) {
       this.#write(piece.subarray(this.#written));
       return;
@@ -306,16 +321,32 @@ export class Output {
 
   /** Moves the gathering buffer, if used, to the write queue. */
   #seal(): void {
+    const piece = this.#takeGathered();
+    if (piece !== null) this.#enqueue(piece, this.#gatheredSlot);
+  }
+
+  /**
+   * What is gathered, if anything, as a piece to write (its block slot in
+   * `#gatheredSlot`), or null; the gathering buffer starts anew.
+   */
+  #takeGathered(): Uint8Array | null {
     const block = this.#block;
-    if (block === null || this.#used === this.#base) return;
+    if (block === null || this.#used === this.#base) return null;
     const piece = block.subarray(this.#base, this.#used);
     if (this.#small) {
-      (this.#queue ??= []).push(piece, null);
+      this.#gatheredSlot = null;
       this.#giveBackSmall(this.#used);
-    } else (this.#queue ??= []).push(piece, block.length === BLOCK ? block : null);
+    } else this.#gatheredSlot = block.length === BLOCK ? block : null;
     this.#block = null;
     this.#small = false;
     this.#base = this.#used = this.#limit = 0;
+    return piece;
+  }
+
+  #enqueue(piece: Uint8Array, slot: Uint8Array | null): void {
+    const queue = this.#queue ??= [];
+    queue[this.#queueEnd++] = piece;
+    queue[this.#queueEnd++] = slot;
   }
 
   /** Takes a `SMALL_BLOCK`-byte range of the shared slab as the gathering buffer. */
@@ -338,7 +369,7 @@ export class Output {
 
   #push(data: Uint8Array, slot: Uint8Array | null): void {
     this.#seal();
-    (this.#queue ??= []).push(data, slot);
+    this.#enqueue(data, slot);
     if (slot === BORROWED) this.#borrowed++;
     this.#pending += data.length;
   }

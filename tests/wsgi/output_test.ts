@@ -130,3 +130,69 @@ Deno.test("Output: a large array of the caller's is queued without a copy, and h
   out.discard();
   assert.equal(out.holdsBorrowed, false, "nothing is held once discarded");
 });
+
+Deno.test("Output: queued large arrays, gathered bytes and partial writes leave in order, whatever the interleaving (property)", async () => {
+  // A connection that takes at most `most` bytes a write, later (as a slow client's socket does).
+  function partialConn(most: number) {
+    const pending: { data: Uint8Array; resolve: (n: number) => void }[] = [];
+    const written: number[] = [];
+    return {
+      conn: {
+        write(data: Uint8Array): Promise<number> {
+          return new Promise((resolve) => pending.push({ data, resolve }));
+        },
+      } as unknown as Deno.Conn,
+      written,
+      async settle(): Promise<void> {
+        while (pending.length > 0) {
+          const { data, resolve } = pending.shift()!;
+          const n = Math.min(most, data.length);
+          for (let i = 0; i < n; i++) written.push(data[i]);
+          resolve(n);
+          await Promise.resolve();
+          await Promise.resolve();
+        }
+      },
+    };
+  }
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 70_000 }),
+      fc.array(
+        fc.oneof(
+          fc.string({ unit: "binary-ascii", maxLength: 200 }).map((s) => ({ text: s })),
+          fc.integer({ min: 1, max: 40_000 }).map((n) => ({ bytes: n })),
+          fc.constant({ send: true }),
+          fc.constant({ settle: true }),
+        ),
+        { maxLength: 30 },
+      ),
+      async (most, steps) => {
+        const c = partialConn(most);
+        const out = new Output(c.conn);
+        const expected: number[] = [];
+        let fill = 0;
+        for (const step of steps) {
+          if ("text" in step) {
+            out.latin1(step.text);
+            for (const ch of step.text) expected.push(ch.charCodeAt(0));
+          } else if ("bytes" in step) {
+            // Arrays of 16 KiB or more are queued without a copy: each gets a fresh one (as the rules ask).
+            const bytes = new Uint8Array(step.bytes).map((_, i) => (fill + i) & 0xff);
+            fill += 7;
+            out.bytes(bytes);
+            expected.push(...bytes);
+          } else if ("send" in step) out.send();
+          else await c.settle();
+        }
+        const flushed = out.flush();
+        while (out.flushing) await c.settle();
+        await flushed;
+        assert.equal(out.pending, 0);
+        assert.equal(c.written.length, expected.length);
+        assert.ok(c.written.every((b, i) => b === expected[i]), "the bytes, in order");
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
