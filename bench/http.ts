@@ -1,7 +1,9 @@
 /**
  * The HTTP throughput sections of `deno task bench`: our server against
- * `Deno.serve` and `node:http` (under Node), each in its own subprocess on
- * 127.0.0.1 (see `bench/server_process.ts`), loaded by `wrk` in another.
+ * `Deno.serve` and `node:http` (under Node) — and, for `hello`, the floor on
+ * `Deno.listen` (`bench/servers/deno_listen_floor.ts`) — each in its own
+ * subprocess on 127.0.0.1 (see `bench/server_process.ts`), loaded by `wrk`
+ * in another.
  *
  * - `hello` — `examples/hello.ts`'s app and its equivalents: keep-alive with
  *   64 connections (req/s); 16 pipelined requests per connection (req/s);

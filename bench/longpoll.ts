@@ -1,8 +1,9 @@
 /**
  * The `longpoll` section of `deno task bench`: 10 000 clients each holding
- * `GET /wait`, on our server (`examples/longpoll.ts`) and on the same
- * contract written for `Deno.serve` and `node:http` (`APP=longpoll` in
- * `bench/servers/`): the server's RSS growth per held client, and the time
+ * `GET /wait`, on our server (`examples/longpoll.ts`), on the same contract
+ * written for `Deno.serve` and `node:http`, and on the floor on
+ * `Deno.listen` (`APP=longpoll` in `bench/servers/`): the server's RSS growth
+ * per held client, and the time
  * one `GET /signal?value=V` takes to answer them all.
  *
  * Each round of each server is a fresh server process and a fresh client
