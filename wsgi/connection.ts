@@ -67,7 +67,7 @@ export interface ConnectionHost {
   report(error: unknown, context: string): void;
   /** Asks for `connection`'s output to be flushed before the event loop goes idle. */
   cork(connection: Connection): void;
-  /** The connection has ended. */
+  /** The connection has ended: the host forgets it (and calls its `unwatch()`). */
   closed(connection: Connection): void;
 }
 
@@ -167,7 +167,6 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Stal
     const ip = addr.transport === "tcp" || addr.transport === "udp";
     this.remoteAddr = ip ? addr.hostname : (addr as Deno.UnixAddr).path ?? "";
     this.remotePort = ip ? String(addr.port) : "";
-    host.stallWatch.add(this);
     this.out.watchdog = this;
     this.#startResponse = (status, headers, excInfo) => this.#onStartResponse(status, headers, excInfo);
   }
@@ -175,6 +174,8 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Stal
   /** The coroutine: requests one after another until the connection closes. */
   async *run(): AsyncGenerator<Operation<unknown>, void, unknown> {
     try {
+      // Watched from its first step (a task cancelled before it never runs `#end`, which forgets it).
+      this.#host.stallWatch.add(this);
       for (let first = true;; first = false) {
         // The common cases stay synchronous: a head already read (pipelining), an app that
         // answers with an array, a response that can wait for the next one to be written.
@@ -279,6 +280,12 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Stal
   /** Who the client is (the connection itself: a held client carries no object more). */
   get facts(): ConnectionFacts {
     return this;
+  }
+
+  /** @ignore For the server, when it forgets the connection: its waits are no longer watched. */
+  unwatch(): void {
+    this.#host.stallWatch.remove(this);
+    if (this.#writeStall !== null) this.#host.stallWatch.remove(this.#writeStall);
   }
 
   /** Closes an idle connection (graceful shutdown); returns whether it was idle. */
@@ -857,7 +864,6 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Stal
   async #end(): Promise<void> {
     this.state = "closed";
     this.#readTimeout = 0;
-    this.#host.stallWatch.remove(this);
     try {
       if (!this.socket.closed) await this.#flush();
     } catch {
@@ -865,7 +871,6 @@ export class Connection implements BodyHost, SocketWatcher, OutputWatchdog, Stal
     }
     this.out.discard();
     this.socket.close();
-    if (this.#writeStall !== null) this.#host.stallWatch.remove(this.#writeStall);
     this.#host.closed(this);
   }
 }

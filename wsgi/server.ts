@@ -216,6 +216,7 @@ export class WSGIServer implements ConnectionHost {
 
   /** @ignore */
   closed(connection: Connection): void {
+    connection.unwatch();
     this.#connections.delete(connection);
     this.#corked.delete(connection);
     this.#checkFinished();

@@ -26,16 +26,16 @@ export interface Stallable {
 /** What the watch last saw of a wait. */
 interface Seen {
   mark: number;
-  /** Ms (counted in whole periods) since its mark last changed; NaN once it was reported. */
-  stalled: number;
+  /** Checks since its mark last changed (the wait began or moved); -1 once it was reported. */
+  checks: number;
 }
 
 /**
  * Watches waits: every `period` ms (a quarter of the shortest timeout, at
  * most a second) it looks at each one, and reports a wait that has made no
- * progress for more than its `stallTimeout` — between that timeout and one
- * period more after its last progress. The timer runs only while something
- * is watched.
+ * progress for its `stallTimeout` — never before, and at most two periods
+ * after (one when the timeout is a whole number of periods, as the defaults
+ * are). The timer runs only while something is watched.
  *
  * @example
  * ```ts
@@ -76,7 +76,7 @@ export class StallWatch {
   /** Watches `wait` from now on (once is enough: it shows its progress in `stallMark`). */
   add(wait: Stallable): void {
     if (this.#waits.has(wait)) return;
-    this.#waits.set(wait, { mark: wait.stallMark, stalled: 0 });
+    this.#waits.set(wait, { mark: wait.stallMark, checks: 0 });
     if (!this.#tick.armed) this.#tick.arm(this.period);
   }
 
@@ -91,12 +91,12 @@ export class StallWatch {
       const timeout = wait.stallTimeout;
       const mark = wait.stallMark;
       if (timeout <= 0 || mark !== seen.mark) {
-        // Nothing waited for; or a wait began or moved within the last period: counted as a whole one, so
-        // that none is reported early.
+        // Nothing waited for; or a wait began or moved since the last check: counted from this one, so that
+        // at least `checks` whole periods have passed since, and none is reported early.
         seen.mark = mark;
-        seen.stalled = timeout <= 0 ? 0 : period;
-      } else if ((seen.stalled += period) > timeout) {
-        seen.stalled = Number.NaN; // told once; a new wait (a new mark) starts counting again
+        seen.checks = 0;
+      } else if (seen.checks >= 0 && ++seen.checks * period >= timeout - 1e-6) {
+        seen.checks = -1; // told once; a new wait (a new mark) starts counting again
         wait.stalled();
       }
     }

@@ -32,6 +32,13 @@ const HELLO = encoder.encode(
 );
 const IGNORE = () => {};
 
+/** Writes `data` without waiting for it; a write that took part of it is followed by one for the rest. */
+function send(conn: Deno.Conn, data: Uint8Array): void {
+  conn.write(data).then((n) => {
+    if (n < data.length) send(conn, data.subarray(n));
+  }, IGNORE);
+}
+
 let served = 0;
 
 /** How many heads end in `buf[0, n)` (a head's end split across two reads is not seen: wrk's are never split). */
@@ -51,11 +58,11 @@ async function hello(conn: Deno.Conn): Promise<void> {
       if (n === null) break;
       const heads = countHeads(buf, n);
       served += heads;
-      if (heads === 1) conn.write(HELLO).catch(IGNORE);
+      if (heads === 1) send(conn, HELLO);
       else if (heads > 1) {
         const out = new Uint8Array(HELLO.length * heads);
         for (let i = 0; i < heads; i++) out.set(HELLO, i * HELLO.length);
-        conn.write(out).catch(IGNORE);
+        send(conn, out);
       }
     }
   } catch {
@@ -70,7 +77,7 @@ function answer(conn: Deno.Conn, body: string): void {
   served++;
   const text = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
     `Content-Length: ${body.length}\r\n\r\n${body}`;
-  conn.write(encoder.encode(text)).catch(IGNORE);
+  send(conn, encoder.encode(text));
 }
 
 async function longpoll(conn: Deno.Conn): Promise<void> {

@@ -50,20 +50,34 @@ Deno.test("StallWatch: looks every quarter of a short timeout, every second of a
   assert.throws(() => new StallWatch(h.sched, 0), /StallWatch: shortestTimeout must be > 0 ms, got 0/);
 });
 
-Deno.test("StallWatch: a wait without progress is reported after its timeout, within a period more, once", async () => {
+Deno.test("StallWatch: a wait without progress is reported at its timeout, within a period more, once", async () => {
   const { watch, wait, advance, finish } = await setup();
   const w = wait();
   w.progress();
   watch.add(w);
-  await advance(400);
+  await advance(399);
   assert.deepEqual(w.stalledAt, [], "not before the timeout");
-  await advance(100);
-  assert.deepEqual(w.stalledAt, [500]);
+  await advance(1);
+  assert.deepEqual(w.stalledAt, [400]);
   await advance(1000);
-  assert.deepEqual(w.stalledAt, [500], "once, though the wait goes on");
-  w.progress(); // a new wait
+  assert.deepEqual(w.stalledAt, [400], "once, though the wait goes on");
+  w.progress(); // a new wait, just after a check: seen at the next one, reported 400 ms after that
   await advance(500);
-  assert.deepEqual(w.stalledAt, [500, 2000]);
+  assert.deepEqual(w.stalledAt, [400, 1900]);
+  await finish();
+});
+
+Deno.test("StallWatch: a timeout that is not a whole number of periods is never reported early", async () => {
+  const { watch, wait, advance, finish } = await setup(3000); // a check every 750 ms
+  const w = wait();
+  watch.add(w);
+  await advance(749);
+  w.progress(5000); // a 5 s wait begins just before the check at 750
+  await advance(5000);
+  assert.deepEqual(w.stalledAt, [], "not before 5 s");
+  await advance(1000);
+  assert.equal(w.stalledAt.length, 1);
+  assert.ok(w.stalledAt[0] >= 749 + 5000 && w.stalledAt[0] <= 749 + 5000 + 2 * 750, `at ${w.stalledAt[0]}`);
   await finish();
 });
 
@@ -87,14 +101,14 @@ Deno.test("StallWatch: progress starts the count over; nothing waited for is nev
   assert.deepEqual(idle.stalledAt, []);
   assert.equal(slow.stalledAt.length, 1);
   assert.ok(
-    slow.stalledAt[0] > 2000 && slow.stalledAt[0] <= 2100,
+    slow.stalledAt[0] >= 2000 && slow.stalledAt[0] <= 2100,
     `its own 2 s timeout: ${slow.stalledAt[0]}`,
   );
   await advance(399);
   assert.deepEqual(busy.stalledAt, [], "not before 400 ms without progress");
   await advance(101);
   assert.equal(busy.stalledAt.length, 1);
-  assert.ok(busy.stalledAt[0] > 2900 && busy.stalledAt[0] <= 3000, `reported at ${busy.stalledAt[0]}`);
+  assert.ok(busy.stalledAt[0] >= 2900 && busy.stalledAt[0] <= 3000, `reported at ${busy.stalledAt[0]}`);
   idle.progress(); // a new wait that never progresses
   await advance(500);
   assert.equal(idle.stalledAt.length, 1);
@@ -114,6 +128,6 @@ Deno.test("StallWatch: the timer stops with the last wait removed and starts aga
   assert.deepEqual(w.stalledAt, []);
   watch.add(w);
   await advance(500);
-  assert.deepEqual(w.stalledAt, [2550]);
+  assert.deepEqual(w.stalledAt, [2450]);
   await finish();
 });
