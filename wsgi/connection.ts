@@ -12,7 +12,6 @@ import {
   isPromiseLike,
   Operation,
   runningTask,
-  type Scheduler,
   type Socket,
   type SocketWatcher,
   type Task,
