@@ -8,7 +8,7 @@ import { Await, isPromiseLike } from "./await.ts";
 import { Operation, Waiter } from "./operation.ts";
 import type { Placement } from "./priority.ts";
 import type { Yieldable } from "./task.ts";
-import { describe } from "./timeout.ts";
+import { describe } from "./describe.ts";
 
 /** @ignore What a combinator does when one of its branches settles. */
 export interface BranchParent {

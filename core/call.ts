@@ -6,7 +6,7 @@
 import { Operation, type Waiter } from "./operation.ts";
 import { FRONT } from "./priority.ts";
 import { type Coroutine, type CoroutineFunction, isAsyncGenerator, TaskWaiter } from "./task.ts";
-import { describe } from "./timeout.ts";
+import { describe } from "./describe.ts";
 
 /**
  * Runs `coro(...args)` to completion first, in the same task, and returns its

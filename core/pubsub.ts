@@ -6,7 +6,7 @@
  */
 import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
 import { FRONT, placementOfWoken, placementOfYielder } from "./priority.ts";
-import { describe } from "./timeout.ts";
+import { describe } from "./describe.ts";
 
 /** Options of `PublishSubscribeQueue.fetch`. */
 export interface FetchOptions extends OperationOptions {

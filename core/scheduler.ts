@@ -23,7 +23,8 @@ import {
   THROW,
 } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timer_heap.ts";
-import { checkTimeout, describe, effectiveTimeout } from "./timeout.ts";
+import { describe } from "./describe.ts";
+import { checkTimeout, effectiveTimeout } from "./timeout.ts";
 
 /** Options of a {@linkcode Scheduler}. */
 export interface SchedulerOptions {

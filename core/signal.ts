@@ -7,7 +7,7 @@
 import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
 import { placementOfWoken, placementOfYielder } from "./priority.ts";
 import type { Scheduler } from "./scheduler.ts";
-import { describe } from "./timeout.ts";
+import { describe } from "./describe.ts";
 import { WaitList } from "./wait_list.ts";
 
 /** @ignore The waiters and the parked signallers of one name. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe } from "../core/timeout.ts";
+import { describe } from "../core/describe.ts";
 import type { App } from "../wsgi/mod.ts";
 
 /** A middleware as `compose` takes it: a function from an app to the app that wraps it. */

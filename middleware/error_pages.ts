@@ -6,7 +6,7 @@
  * @module
  */
 import type { Operation } from "../core/mod.ts";
-import { describe } from "../core/timeout.ts";
+import { describe } from "../core/describe.ts";
 import {
   type App,
   type Chunk,

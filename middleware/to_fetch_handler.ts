@@ -9,7 +9,7 @@
  */
 import { setImmediate } from "node:timers";
 import { Await, isPromiseLike, Operation, Scheduler, type Task } from "../core/mod.ts";
-import { describe } from "../core/timeout.ts";
+import { describe } from "../core/describe.ts";
 import {
   type App,
   type AppResult,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Operation } from "../core/mod.ts";
-import { describe } from "../core/timeout.ts";
+import { describe } from "../core/describe.ts";
 import { type App, type Chunk, type Environ, isRunnable, type StartResponse } from "../wsgi/mod.ts";
 import { relay } from "./relay.ts";
 import { HOP_BY_HOP } from "./hop_by_hop.ts";

@@ -16,7 +16,7 @@ import {
   type SocketWatcher,
   type Task,
 } from "../core/mod.ts";
-import { describe } from "../core/timeout.ts";
+import { describe } from "../core/describe.ts";
 import type { BodyHost } from "./body.ts";
 import type { AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
 import { RequestBody } from "./body.ts";

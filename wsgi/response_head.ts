@@ -6,7 +6,7 @@
  * @module
  */
 import type { Output } from "./output.ts";
-import { describe } from "../core/timeout.ts";
+import { describe } from "../core/describe.ts";
 
 /** The status code of a status line such as `"200 OK"`, or -1 when it is malformed. */
 export function statusCode(status: unknown): number {

@@ -17,7 +17,6 @@ import {
   WaitForSignal,
 } from "../../core/mod.ts";
 import { driveClean, harness } from "./suite.ts";
-import { describe } from "../../core/timeout.ts";
 
 /**
  * Operations that wait forever unless they time out; `make(opts)` builds one.
@@ -295,19 +294,4 @@ Deno.test("timeouts: a negative timeout other than -1 (e.g. -0.5) is a RangeErro
     assert.throws(() => new WaitForSignal("x", { timeout: bad }), RangeError, String(bad));
     assert.throws(() => new Queue<number>().get({ timeout: bad }), RangeError, String(bad));
   }
-});
-
-Deno.test("describe: names a value for an error message (article by sound: an Error, a Uint8Array, a URL)", () => {
-  assert.equal(describe("x".repeat(50)), JSON.stringify("x".repeat(40) + "…"));
-  assert.equal(describe(function inner() {}), "function inner");
-  assert.equal(describe(null), "null");
-  assert.equal(describe(42), "42");
-  assert.equal(describe([1, 2]), "an array of 2");
-  assert.equal(describe({}), "an object");
-  assert.equal(describe(new Error("x")), "an Error");
-  assert.equal(describe(new Uint8Array(2)), "a Uint8Array");
-  assert.equal(describe(new URL("http://x/")), "a URL");
-  assert.equal(describe(new Map()), "a Map");
-  class Unit {}
-  assert.equal(describe(new Unit()), "a Unit");
 });
