@@ -3,7 +3,9 @@
  *
  * @module
  */
+import { describe } from "../core/describe.ts";
 import type { Environ } from "./environ.ts";
+import { FileWrapper } from "./file_wrapper.ts";
 import type { Runnable } from "./proxy.ts";
 
 /** A piece of a response body: strings are sent as UTF-8, bytes untouched. */
@@ -43,3 +45,38 @@ export type AppResult =
  * ```
  */
 export type App = (environ: Environ, startResponse: StartResponse) => AppResult | Promise<AppResult>;
+
+/**
+ * The iterator of what an app returned (`isAsync`: use its async iterator),
+ * or a TypeError saying what to return instead.
+ *
+ * @example
+ * ```ts
+ * import { iteratorOf } from "./app.ts";
+ * iteratorOf(["a", "b"], false).next(); // { value: "a", done: false }
+ * ```
+ */
+export function iteratorOf(
+  result: AppResult,
+  isAsync: boolean,
+): Iterator<AppYield> | AsyncIterator<AppYield> {
+  const iterator = isAsync
+    ? (result as AsyncIterable<AppYield>)[Symbol.asyncIterator]()
+    : (result as Iterable<AppYield>)?.[Symbol.iterator]?.();
+  if (iterator === undefined) {
+    throw new TypeError(
+      `the app returned ${describe(result)}; return an iterable of chunks (or be a generator)`,
+    );
+  }
+  return iterator;
+}
+
+/**
+ * The `close()` of what an app returned (PEP 3333: whoever consumes the
+ * result calls it), or null; a file_wrapper closes itself.
+ */
+export function closeOf(result: unknown): unknown {
+  if (result instanceof FileWrapper) return null;
+  const close = (result as { close?: unknown } | null | undefined)?.close;
+  return typeof close === "function" ? close : null;
+}

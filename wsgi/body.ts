@@ -7,6 +7,7 @@
  * @module
  */
 import { prependBytes } from "./bytes.ts";
+import { ClientGone } from "./errors.ts";
 import { readLine } from "./read_line.ts";
 import type { Socket } from "../core/mod.ts";
 import { ChunkedDecoder, type ParserLimits, type RequestHead } from "./http_parser.ts";
@@ -101,7 +102,10 @@ export class RequestBody {
           this.#host.awaitingBody(false);
         }
         if (!more) {
-          throw new Error("the client closed the connection before sending the whole request body");
+          throw new ClientGone(
+            undefined,
+            "the client closed the connection before sending the whole request body",
+          );
         }
       }
     } catch (error) {

@@ -212,7 +212,26 @@ export function buildEnviron(
   httpConnection: unknown,
 ): Environ {
   const environ = new ServerEnviron(head, server, conn, input, proxy, httpConnection) as unknown as Environ;
-  const headers = head.headers;
+  addHeaders(environ, head.headers);
+  return environ;
+}
+
+/**
+ * Adds request header fields (flat: `[name, value, …]`) to an environ as
+ * `HTTP_*` keys — upper-cased, `-` → `_`, repeats joined with `, ` (`Cookie`
+ * with `; `, RFC 6265 §5.4) — and `AUTH_TYPE`/`REMOTE_USER` from Basic
+ * credentials. Content-Type and Content-Length have CGI keys of their own;
+ * a name with `_` is left out (it would share a key with its dashed twin: a
+ * spoofing path through proxies that pass such names on, as Gunicorn and
+ * nginx know; `cogen.headers` still has it).
+ *
+ * @example
+ * ```ts ignore
+ * addHeaders(environ, ["Accept", "text/html", "Cookie", "a=1", "Cookie", "b=2"]);
+ * environ.HTTP_COOKIE; // "a=1; b=2"
+ * ```
+ */
+export function addHeaders(environ: Environ, headers: readonly string[]): void {
   for (let i = 0; i < headers.length; i += 2) {
     const key = environKey(headers[i]);
     if (key === "") continue;
@@ -224,22 +243,16 @@ export function buildEnviron(
   }
   const authorization = environ.HTTP_AUTHORIZATION;
   if (authorization !== undefined) basicAuth(environ, authorization);
-  return environ;
 }
 
 /** Recent header names and their environ keys: the same few names come in every request. */
 const keyCache = new Map<string, string>();
 
-/**
- * `HTTP_` + the name upper-cased with `-` → `_`; `""` for Content-Type/-Length (CGI keys of their
- * own) and for names with `_`.
- */
+/** The environ key of a header name (see `addHeaders`), or `""` when it has none. */
 function environKey(name: string): string {
   let key = keyCache.get(name);
   if (key !== undefined) return key;
   const upper = name.toUpperCase().replaceAll("-", "_");
-  // A name with "_" would share a key with its dashed twin (a spoofing path through proxies
-  // that pass such names on): it is left out, as Gunicorn and nginx do; cogen.headers has it.
   key = upper === "CONTENT_TYPE" || upper === "CONTENT_LENGTH" || name.includes("_") ? "" : `HTTP_${upper}`;
   if (keyCache.size < 1000) keyCache.set(name, key);
   return key;

@@ -7,7 +7,6 @@
  * @module
  */
 import { Await, type Operation } from "../core/mod.ts";
-import type { RequestBody } from "./body.ts";
 import type { InputSource } from "./proxy.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -17,6 +16,19 @@ function orEnd(chunk: Uint8Array): Uint8Array | "" {
   return chunk.length === 0 ? "" : chunk;
 }
 const CHUNK = 64 * 1024;
+
+/**
+ * What `wsgi.input` reads: the server's request body (`RequestBody`), or a
+ * fetch request's stream.
+ */
+export interface BodyReader {
+  /** The next body bytes (at most `max`), or an empty array at the end. */
+  read(max: number): Promise<Uint8Array>;
+  /** One line (at most `limit` bytes), or an empty array at the end. */
+  readline(limit: number): Promise<Uint8Array>;
+  /** The trailer fields (flat `[name, value…]`), once the body was read to the end. */
+  readonly trailers: string[];
+}
 
 /**
  * The request body as the app sees it.
@@ -33,7 +45,7 @@ const CHUNK = 64 * 1024;
  * ```
  */
 export class Input implements AsyncIterable<Uint8Array>, InputSource {
-  #body: RequestBody | null;
+  #body: BodyReader | null;
   #bytes: Uint8Array | null;
   #pos = 0;
   #stream: ReadableStream<Uint8Array> | null = null;
@@ -42,7 +54,7 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
   #trailers: string[] | null = null;
 
   /** @ignore The server makes it from the request's body. */
-  constructor(body: RequestBody | null, bytes: Uint8Array | null = null) {
+  constructor(body: BodyReader | null, bytes: Uint8Array | null = null) {
     this.#body = body;
     this.#bytes = bytes;
   }

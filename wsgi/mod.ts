@@ -15,9 +15,9 @@
  */
 export type { App, AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
 export { type BodyHost, RequestBody } from "./body.ts";
-export { Connection, type ConnectionHost, type ConnectionState } from "./connection.ts";
 export { PathInfoDispatcher, type Route } from "./dispatch.ts";
 export {
+  addHeaders,
   basicAuth,
   type ConnectionFacts,
   decodePath,
@@ -28,8 +28,9 @@ export {
 export { concatBytes, prependBytes } from "./bytes.ts";
 export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
 export { HttpError, STATUS_TEXT } from "./http_error.ts";
+export { ClientGone, isClientError, logError, ServerShutdown } from "./errors.ts";
 export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";
-export { Input } from "./input.ts";
+export { type BodyReader, Input } from "./input.ts";
 export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
 export { Output, type OutputWatchdog } from "./output.ts";
 export { type LineSource, readLine } from "./read_line.ts";

@@ -7,9 +7,10 @@
 import { setImmediate } from "node:timers";
 import { Deadline, type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
 import type { App } from "./app.ts";
-import { Connection, type ConnectionHost } from "./connection.ts";
+import { Connection } from "./connection.ts";
 import { PathInfoDispatcher, type Route } from "./dispatch.ts";
 import type { ServerFacts } from "./environ.ts";
+import { logError } from "./errors.ts";
 import { fileWrapper } from "./file_wrapper.ts";
 import { dateHeader, HeadCache, ServerLines } from "./response_head.ts";
 import { StallWatch } from "./stall_watch.ts";
@@ -59,7 +60,7 @@ export interface ServerOptions extends ServerLimits {
  * await running;
  * ```
  */
-export class WSGIServer implements ConnectionHost {
+export class WSGIServer {
   /** The app (a list of routes becomes a `PathInfoDispatcher`). */
   readonly app: App;
   /** The scheduler every connection runs in. */
@@ -108,8 +109,7 @@ export class WSGIServer implements ConnectionHost {
     this.limits = resolveLimits(options);
     this.parser = new RequestParser(this.limits);
     this.debug = options.debug ?? false;
-    this.#onError = options.onError ??
-      ((error, context) => console.error(`cogen: error in ${context}:`, error));
+    this.#onError = options.onError ?? logError;
     const software = options.software ?? SERVER_SOFTWARE;
     if (/[\r\n\0]/.test(software)) throw new TypeError("serve: software must not contain CR, LF or NUL");
     this.serverLine = `Server: ${software}\r\n`;
@@ -197,7 +197,7 @@ export class WSGIServer implements ConnectionHost {
     try {
       this.#onError(error, context);
     } catch (hookError) {
-      console.error("cogen: onError threw:", hookError, "while reporting:", error);
+      logError(hookError, `onError, while it reported ${String(error)}`);
     }
   }
 
@@ -216,7 +216,7 @@ export class WSGIServer implements ConnectionHost {
 
   /** @ignore */
   closed(connection: Connection): void {
-    connection.unwatch();
+    connection.timeouts.stop();
     this.#connections.delete(connection);
     this.#corked.delete(connection);
     this.#checkFinished();
@@ -248,7 +248,7 @@ export class WSGIServer implements ConnectionHost {
         const connection = new Connection(this, socket);
         this.#connections.add(connection);
         const task = this.sched.add(connection.run());
-        task.owner = connection;
+        task.owner = connection.driver;
         connection.task = task;
       }
     } finally {

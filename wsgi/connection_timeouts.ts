@@ -1,0 +1,154 @@
+/**
+ * A connection's timeouts, as the server's {@linkcode StallWatch} sees them:
+ * its reads (the next head within `headersTimeout`, an idle keep-alive
+ * within `keepAliveTimeout`, a body read within `sockoperTimeout`) and its
+ * writes (no progress for `sockoperTimeout`). Arming one is a field store;
+ * the watch looks at every connection once a period.
+ *
+ * @module
+ */
+import type { ResolvedLimits } from "./options.ts";
+import type { OutputWatchdog } from "./output.ts";
+import type { Stallable, StallWatch } from "./stall_watch.ts";
+
+/** What the timeouts act on. */
+export interface TimedConnection {
+  /** A read waited too long (see {@linkcode ConnectionTimeouts.readWait}). */
+  readTimedOut(): void;
+  /** A write made no progress for too long, or failed: the connection cannot go on. */
+  writeFailed(): void;
+  /** Whether a write is under way. */
+  readonly flushing: boolean;
+}
+
+/**
+ * The read and write timeouts of one connection.
+ *
+ * @example
+ * ```ts ignore
+ * const timeouts = new ConnectionTimeouts(connection, server.stallWatch, server.limits);
+ * timeouts.readWait(limits.headersTimeout); // the next head must come within it
+ * ```
+ */
+export class ConnectionTimeouts implements Stallable, OutputWatchdog {
+  readonly #connection: TimedConnection;
+  readonly #watch: StallWatch;
+  readonly #limits: ResolvedLimits;
+  /** Ms the read under way may make no progress (0: no read is timed), and its mark. */
+  #readTimeout = 0;
+  #readMark = 0;
+  /** How many body reads are waiting on the socket-operation timeout. */
+  #bodyReads = 0;
+  /** Writes begun and progress made (the write stall's mark). */
+  #writes = 0;
+  /** The writes as the stall watch sees them, made at the first write. */
+  #writeStall: WriteStall | null = null;
+
+  /** The timeouts of `connection`, watched by `watch`. */
+  constructor(connection: TimedConnection, watch: StallWatch, limits: ResolvedLimits) {
+    this.#connection = connection;
+    this.#watch = watch;
+    this.#limits = limits;
+  }
+
+  /** The connection's reads are watched from now on. */
+  start(): void {
+    this.#watch.add(this);
+  }
+
+  /** Nothing is watched any more (the connection is closing). */
+  stop(): void {
+    this.#readTimeout = 0;
+    this.#watch.remove(this);
+    if (this.#writeStall !== null) this.#watch.remove(this.#writeStall);
+  }
+
+  /** A read wait of `timeout` ms begins (or starts over): the watch counts from now. */
+  readWait(timeout: number): void {
+    this.#readTimeout = timeout;
+    this.#readMark++;
+  }
+
+  /** No read is timed any more. */
+  readDone(): void {
+    this.#readTimeout = 0;
+  }
+
+  /** A body read begins waiting on the socket (`true`), or stops (`false`): `sockoperTimeout` runs meanwhile. */
+  bodyRead(waiting: boolean): void {
+    if (waiting) {
+      if (this.#bodyReads++ === 0) this.readWait(this.#limits.sockoperTimeout);
+    } else if (--this.#bodyReads === 0) this.#readTimeout = 0;
+  }
+
+  /** Whether a body read is waiting on the socket. */
+  get readingBody(): boolean {
+    return this.#bodyReads > 0;
+  }
+
+  /** @ignore For the stall watch. */
+  get stallTimeout(): number {
+    return this.#readTimeout;
+  }
+
+  /** @ignore For the stall watch. */
+  get stallMark(): number {
+    return this.#readMark;
+  }
+
+  /** @ignore For the stall watch: the read waited too long. */
+  stalled(): void {
+    this.#readTimeout = 0;
+    this.#connection.readTimedOut();
+  }
+
+  /** @ignore For the output: a write began (`true`); its stall time counts from now. */
+  writing(active: boolean): void {
+    if (!active) return;
+    this.#writes++;
+    if (this.#writeStall === null) {
+      this.#writeStall = new WriteStall(this.#connection, this, this.#limits.sockoperTimeout);
+      this.#watch.add(this.#writeStall);
+    }
+  }
+
+  /** @ignore For the output: a write moved bytes; its stall time starts over. */
+  progressed(): void {
+    this.#writes++;
+  }
+
+  /** @ignore For the output: a write failed. */
+  writeFailed(): void {
+    this.#connection.writeFailed();
+  }
+
+  /** @ignore For the write stall: changes when a write begins or moves bytes. */
+  get writeMark(): number {
+    return this.#writes;
+  }
+}
+
+/** A connection's writes as the stall watch sees them: a write may move nothing for `sockoperTimeout`. */
+class WriteStall implements Stallable {
+  readonly #connection: TimedConnection;
+  readonly #timeouts: ConnectionTimeouts;
+  readonly #timeout: number;
+
+  constructor(connection: TimedConnection, timeouts: ConnectionTimeouts, timeout: number) {
+    this.#connection = connection;
+    this.#timeouts = timeouts;
+    this.#timeout = timeout;
+  }
+
+  get stallTimeout(): number {
+    return this.#connection.flushing ? this.#timeout : 0;
+  }
+
+  get stallMark(): number {
+    return this.#timeouts.writeMark;
+  }
+
+  stalled(): void {
+    this.#connection.writeFailed();
+  }
+}
