@@ -57,7 +57,3 @@ const server = serveExample([
   ["/", index],
 ]);
 server.server.sched.add(chat.housekeeping);
-Deno.addSignalListener("SIGINT", () => {
-  console.log("shutting down");
-  server.shutdown(5000).then(() => Deno.exit(0));
-});

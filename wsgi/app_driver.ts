@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { Await, isPromiseLike, Operation, runningTask } from "../core/mod.ts";
+import { Await, isPromiseLike, Operation, runningTask, type Task } from "../core/mod.ts";
 import { describe } from "../core/describe.ts";
 import {
   type App,
@@ -253,6 +253,22 @@ export class AppDriver {
     this.#abandoned = true;
     this.#held = null;
     this.#proxy?.abort(new DOMException(reason, "AbortError"));
+  }
+
+  /**
+   * Throws `error` into the app of `task` where it waits on an operation
+   * (the operation is withdrawn, `cogen.signal` aborts with `error`);
+   * returns whether it was waiting on one. An app inside an await of its
+   * own cannot be interrupted.
+   */
+  interrupt(task: Task<unknown>, error: unknown): boolean {
+    const waiter = task.waiter;
+    const op = waiter.op;
+    if (op === null || this.#proxy === null) return false;
+    this.#proxy.abort(error);
+    op.withdraw(waiter);
+    waiter.reject(error);
+    return true;
   }
 
   /** The coroutine: the requests of the source, one after another, until it has none. */
@@ -570,16 +586,20 @@ export class AppDriver {
       this.#sink.cut(error);
       return;
     }
-    this.#source.report(error, this.context);
+    // The server stopping the app is no fault of the app's: a body it had begun ends where it is, when its framing
+    // allows (else it is cut); no head yet is a 503.
+    const shutdown = error instanceof ServerShutdown;
+    if (!shutdown) this.#source.report(error, this.context);
     if (this.#committed) {
-      this.#sink.cut(error);
+      if (shutdown && this.#declared < 0) this.#sink.finish();
+      else this.#sink.cut(error);
       return;
     }
     this.#held = null;
     this.#committed = true;
     const status = error instanceof HttpError && error.status >= 200 && error.status <= 599
       ? error.status
-      : error instanceof ServerShutdown
+      : shutdown
       ? 503
       : 500;
     const detail = this.#debug && error instanceof Error ? `${error.stack ?? error.message}\n` : "";

@@ -14,7 +14,7 @@ import { AppDriver, EXTENSIONS, type RequestSource } from "./app_driver.ts";
 import { type BodyHost, RequestBody } from "./body.ts";
 import { ConnectionTimeouts, type TimedConnection } from "./connection_timeouts.ts";
 import { buildEnviron, type ServerFacts } from "./environ.ts";
-import { ClientGone } from "./errors.ts";
+import { ClientGone, ServerShutdown } from "./errors.ts";
 import type { FileWrapper } from "./file_wrapper.ts";
 import { HttpError } from "./http_error.ts";
 import type { RequestHead, RequestParser } from "./http_parser.ts";
@@ -149,6 +149,16 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
     this.driver.abandon(reason);
     this.socket.close();
     return this.task?.cancel() ?? Promise.resolve();
+  }
+
+  /**
+   * The server is shutting down: an app waiting on an operation gets
+   * `ServerShutdown` thrown in (a held long poll can still answer; one that
+   * does not is answered 503). Returns whether it was waiting.
+   */
+  interrupt(): boolean {
+    if (this.state !== "busy" || this.task === null) return false;
+    return this.driver.interrupt(this.task, new ServerShutdown());
   }
 
   /** Writes what is gathered (the server's end-of-turn flush); a busy connection then watches its client. */

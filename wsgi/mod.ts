@@ -35,6 +35,7 @@ export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits }
 export { Output, type OutputWatchdog } from "./output.ts";
 export { type LineSource, readLine } from "./read_line.ts";
 export { type Stallable, StallWatch } from "./stall_watch.ts";
+export { stopOnSignals, type StopOnSignalsOptions } from "./signals.ts";
 export { checkStartResponse, HeadCache, type HeaderFacts, KnownHead, ServerLines } from "./response_head.ts";
 export {
   CogenProxy,

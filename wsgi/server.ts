@@ -10,7 +10,7 @@ import type { App } from "./app.ts";
 import { Connection } from "./connection.ts";
 import { PathInfoDispatcher, type Route } from "./dispatch.ts";
 import type { ServerFacts } from "./environ.ts";
-import { logError } from "./errors.ts";
+import { logError, type ServerShutdown } from "./errors.ts";
 import { fileWrapper } from "./file_wrapper.ts";
 import { dateHeader, HeadCache, ServerLines } from "./response_head.ts";
 import { StallWatch } from "./stall_watch.ts";
@@ -93,6 +93,9 @@ export class WSGIServer {
   #uncorkScheduled = false;
   #closing = false;
   #accepting = false;
+  /** When `shutdown` stops the requests left, and its timer. */
+  #stopAt = Infinity;
+  #stopTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #finished = Promise.withResolvers<void>();
   readonly #dateTick: Deadline;
   #onError: (error: unknown, context: string) => void;
@@ -156,18 +159,28 @@ export class WSGIServer {
 
   /**
    * Graceful shutdown: stop accepting, close idle keep-alive connections at
-   * once, let requests in flight finish (answered with `Connection: close`)
-   * for up to `deadline` ms, then stop the rest (their apps are `return()`ed,
+   * once, throw {@linkcode ServerShutdown} into every app waiting on an
+   * operation (a held long poll answers at once: its own answer, or 503),
+   * let requests in flight finish (answered with `Connection: close`) for up
+   * to `deadline` ms, then stop the rest (their apps are `return()`ed,
    * `cogen.signal` aborts). Resolves when every connection is closed.
    */
   async shutdown(deadline = 10_000): Promise<void> {
+    const stopAt = Date.now() + deadline;
     if (!this.#closing) {
       this.#closing = true;
       this.#listener.close();
-      for (const connection of this.#connections) connection.closeIfIdle();
+      for (const connection of this.#connections) {
+        if (!connection.closeIfIdle()) connection.interrupt();
+      }
       this.#checkFinished();
-      const timer = setTimeout(() => this.#stopTheRest(), deadline);
-      this.finished.finally(() => clearTimeout(timer));
+      this.finished.finally(() => clearTimeout(this.#stopTimer));
+    }
+    // A second call with an earlier deadline (a second Ctrl-C) brings the stop forward.
+    if (stopAt < this.#stopAt) {
+      this.#stopAt = stopAt;
+      clearTimeout(this.#stopTimer);
+      this.#stopTimer = setTimeout(() => this.#stopTheRest(), deadline);
     }
     await this.finished;
   }

@@ -154,7 +154,7 @@ Deno.test("cogen.signal does not abort when the body was read or the response fi
   }
 });
 
-Deno.test("shutdown: an app still waiting at the deadline is stopped (finally runs, cogen.signal aborts)", async () => {
+Deno.test("shutdown: an app waiting on an operation gets ServerShutdown at once (finally runs, cogen.signal aborts, the response ends whole)", async () => {
   const events: string[] = [];
   const t = startServer(async function* (environ: Environ, startResponse: StartResponse) {
     environ["cogen.signal"].addEventListener("abort", () => events.push("aborted"));
@@ -162,6 +162,9 @@ Deno.test("shutdown: an app still waiting at the deadline is stopped (finally ru
     yield "waiting";
     try {
       yield new WaitForSignal("forever", { timeout: -1 });
+    } catch (error) {
+      events.push((error as Error).name);
+      throw error;
     } finally {
       events.push("finally");
     }
@@ -172,9 +175,37 @@ Deno.test("shutdown: an app still waiting at the deadline is stopped (finally ru
     const sched = t.server.server.sched;
     await until(() => sched.signals.get("forever")?.waiters.length === 1, 3000, "the app to wait");
     const started = Date.now();
+    await t.stop(5000);
+    assert.ok(Date.now() - started < 1000, "a parked wait does not hold the shutdown until the deadline");
+    assert.deepEqual(events.sort(), ["ServerShutdown", "aborted", "finally"]);
+    const { text, closed } = await client.readUntilClose();
+    assert.ok(closed);
+    assert.ok(
+      text.endsWith("7\r\nwaiting\r\n0\r\n\r\n"),
+      `the chunked body ends whole: ${JSON.stringify(text)}`,
+    );
+    await client.close();
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("shutdown: an app stuck in an await of its own is stopped at the deadline (cogen.signal aborts, the socket closes)", async () => {
+  let aborted = false;
+  const t = startServer(async function* (environ: Environ, startResponse: StartResponse) {
+    environ["cogen.signal"].addEventListener("abort", () => aborted = true);
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    yield "waiting";
+    await new Promise(() => {}); // never settles: nothing can interrupt it
+  });
+  try {
+    const client = await Client.connect(t.port);
+    assert.ok(await client.write("GET / HTTP/1.1\r\nHost: test\r\n\r\n"));
+    assert.ok(await client.readUntil((text) => text.includes("waiting")));
+    const started = Date.now();
     await t.stop(200);
     assert.ok(Date.now() - started >= 150, "in-flight requests get until the deadline");
-    assert.deepEqual(events.sort(), ["aborted", "finally"]);
+    assert.ok(aborted, "cogen.signal aborted");
     assert.ok((await client.readUntilClose()).closed);
     await client.close();
   } finally {
