@@ -10,7 +10,7 @@ import type { App } from "./app.ts";
 import { Connection } from "./connection.ts";
 import { PathInfoDispatcher, type Route } from "./dispatch.ts";
 import type { ServerFacts } from "./environ.ts";
-import { logError, type ServerShutdown } from "./errors.ts";
+import { logError } from "./errors.ts";
 import { fileWrapper } from "./file_wrapper.ts";
 import { dateHeader, HeadCache, ServerLines } from "./response_head.ts";
 import { StallWatch } from "./stall_watch.ts";
@@ -159,7 +159,7 @@ export class WSGIServer {
 
   /**
    * Graceful shutdown: stop accepting, close idle keep-alive connections at
-   * once, throw {@linkcode ServerShutdown} into every app waiting on an
+   * once, throw `ServerShutdown` into every app waiting on an
    * operation (a held long poll answers at once: its own answer, or 503),
    * let requests in flight finish (answered with `Connection: close`) for up
    * to `deadline` ms, then stop the rest (their apps are `return()`ed,
