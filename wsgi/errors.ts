@@ -94,8 +94,11 @@ export function isClientError(error: unknown): boolean {
  */
 export function logError(error: unknown, context: string): void {
   const brief = isClientError(error) || context === "accept";
-  const text = error instanceof Error
-    ? brief ? `${error.name}: ${error.message}` : error.stack ?? `${error.name}: ${error.message}`
-    : String(error);
+  const line = error instanceof Error && error.name !== "Error" ? `${error.name}: ${String(error.message)}` : null;
+  const text = !(error instanceof Error)
+    ? String(error)
+    : brief
+    ? line ?? String(error.message)
+    : error.stack ?? line ?? String(error.message);
   console.error(`cogen: ${brief ? "" : "error in "}${context}: ${text}`);
 }

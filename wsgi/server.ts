@@ -23,6 +23,16 @@ export const SERVER_SOFTWARE = "cogen-deno/0.1.0";
 /** Where to listen: TCP (`hostname`, `port`) or a Unix socket (`path`). */
 export type ListenAddress = { hostname?: string; port?: number } | { path: string };
 
+/** Ms the first pause after a failed accept lasts; each further failure doubles it, up to the max. */
+const ACCEPT_PAUSE = 50;
+const ACCEPT_PAUSE_MAX = 1000;
+
+/** An error's name and message, or the value as text. */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
+}
+
 /** Options of the server. */
 export interface ServerOptions extends ServerLimits {
   /** The `Server` header and `SERVER_SOFTWARE` (default `cogen-deno/0.1.0`). */
@@ -242,6 +252,9 @@ export class WSGIServer {
     this.#accepting = true;
     // The Date line is read from the clock once a second, not once a response.
     this.#dateTick.arm(1000);
+    // Failed accepts in a row (out of file descriptors, say), and the pause before the next try.
+    let failures = 0;
+    let pause = ACCEPT_PAUSE;
     try {
       while (!this.#closing) {
         let socket: Socket;
@@ -249,10 +262,22 @@ export class WSGIServer {
           socket = yield* this.#listener.accept({ timeout: -1 });
         } catch (error) {
           if (this.#closing || error instanceof Deno.errors.BadResource) break;
-          // Out of file descriptors or a transient failure: log, breathe, go on.
-          this.report(error, "accept");
-          yield* new Sleep(100);
+          // Out of file descriptors or a transient failure: one line, then pauses that grow while it lasts, so
+          // that the connections being served can finish and give their descriptors back.
+          if (failures++ === 0) {
+            this.report(
+              new Error(`${errorText(error)}; pausing accepts (raise the limit on open files: ulimit -n)`),
+              "accept",
+            );
+          }
+          yield* new Sleep(pause);
+          pause = Math.min(pause * 2, ACCEPT_PAUSE_MAX);
           continue;
+        }
+        if (failures > 0) {
+          this.report(new Error(`accepting again after ${failures} failed accepts`), "accept");
+          failures = 0;
+          pause = ACCEPT_PAUSE;
         }
         if (this.#connections.size >= this.limits.maxConnections) {
           this.#refuseBusy(socket.conn);
