@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import { Await, isPromiseLike, Operation, runningTask, type Task } from "../core/mod.ts";
 import { describe } from "../core/describe.ts";
 import {
@@ -351,10 +352,11 @@ export class AppDriver {
                   }
                   if (this.#abandoned) throw ABANDONED;
                 } else if (++quiet === STEPS_PER_TURN) {
-                  // Steps that wait on nothing (a loop of `yield ""`, say) must not keep every other client waiting.
+                  // Steps that wait on nothing (a loop of `yield ""`, say) must not keep every other client waiting:
+                  // the app waits for the event loop's next turn, when I/O has had its go.
                   quiet = 0;
                   source.pausing(false);
-                  yield undefined;
+                  yield new Await(nextTurn());
                   if (this.#abandoned) throw ABANDONED;
                 }
                 const slow = source.backpressure();
@@ -678,6 +680,18 @@ export class AppDriver {
       this.#source.report(error, `${this.context}: its close()`);
     }
   }
+}
+
+let turn: Promise<void> | null = null;
+
+/** Resolves after the event loop's next turn of I/O (one promise for every driver that asks in this turn). */
+function nextTurn(): Promise<void> {
+  return turn ??= new Promise((resolve) =>
+    setImmediate(() => {
+      turn = null;
+      resolve();
+    })
+  );
 }
 
 /** The driver whose task is running: the app's own code runs in it. */

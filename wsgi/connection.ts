@@ -394,7 +394,18 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
   /** The client went away while its app ran: stop the app, free everything. */
   #clientGone(): void {
     if (this.state !== "busy") return;
-    this.abandon("the client went away").catch((error) => this.#host.report(error, "cancel"));
+    this.#abandonAndForget("the client went away");
+  }
+
+  /**
+   * Abandons the app and forgets the connection at once: an app stuck in an
+   * await that never settles then holds nothing of the server's (its task
+   * ends whenever the await does, if ever).
+   */
+  #abandonAndForget(reason: string): void {
+    this.abandon(reason).catch((error) => this.#host.report(error, "cancel"));
+    this.timeouts.readDone();
+    this.#host.closed(this);
   }
 
   /** @ignore For the timeouts: a read waited too long. */
@@ -425,8 +436,7 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
 
   /** Closes the socket; a busy connection's app is abandoned (it may be stuck in an await). */
   #closeAndForget(): void {
-    if (this.state === "busy") {
-      this.abandon("the connection timed out").catch((error) => this.#host.report(error, "cancel"));
-    } else this.socket.close();
+    if (this.state === "busy") this.#abandonAndForget("the connection timed out");
+    else this.socket.close();
   }
 }

@@ -94,7 +94,9 @@ export function isClientError(error: unknown): boolean {
  */
 export function logError(error: unknown, context: string): void {
   const brief = isClientError(error) || context === "accept";
-  const line = error instanceof Error && error.name !== "Error" ? `${error.name}: ${String(error.message)}` : null;
+  const line = error instanceof Error && error.name !== "Error"
+    ? `${error.name}: ${String(error.message)}`
+    : null;
   const text = !(error instanceof Error)
     ? String(error)
     : brief

@@ -5,13 +5,16 @@
  * maxConnections (503), and the defaults.
  */
 import assert from "node:assert/strict";
+import { Sleep } from "../../core/mod.ts";
 import { type App, DEFAULT_LIMITS, resolveLimits, serve } from "../../wsgi/mod.ts";
 import {
   Client,
   deferred,
   delay,
+  DS,
   exchange,
   header,
+  normalizeDate,
   parseResponses,
   startServer,
   type TestServer,
@@ -309,7 +312,7 @@ Deno.test("limits: keepAliveTimeout does not cut a new connection's first reques
 
 // ---- sockoperTimeout ----
 
-Deno.test("limits: sockoperTimeout — a body that stops coming: the app's read fails, the connection closes", async () => {
+Deno.test("limits: sockoperTimeout — a body that stops coming: 408 Request Timeout, the connection closes, the app's read fails", async () => {
   const failed = deferred<unknown>();
   const app: App = async function* (environ, startResponse) {
     let n = 0;
@@ -327,9 +330,32 @@ Deno.test("limits: sockoperTimeout — a body that stops coming: the app's read 
     await client.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
     const outcome = await client.readUntilClose(5000);
     assert.ok(outcome.closed, "the connection must be closed");
+    assert.equal(
+      normalizeDate(outcome.text),
+      `HTTP/1.1 408 Request Timeout\r\n${DS}Content-Type: text/plain; charset=utf-8\r\nContent-Length: 60\r\n` +
+        "Connection: close\r\n\r\n408 Request Timeout\nthe request body did not arrive in time\n",
+    );
     const error = await failed.promise;
     assert.ok(error instanceof Error, "the app's read fails");
-    assert.ok(!outcome.text.startsWith("HTTP/1.1 200"), JSON.stringify(outcome.text));
+  });
+});
+
+Deno.test("limits: sockoperTimeout — a body that stops coming after the response began: the connection closes, nothing more is sent", async () => {
+  const app: App = async function* (environ, startResponse) {
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    yield "reading";
+    yield new Sleep(1); // the head and "reading" go out
+    for await (const _ of environ["wsgi.input"]) { /* wait for all of it */ }
+    yield "done";
+  };
+  await withClient(app, { sockoperTimeout: 200 }, async (client) => {
+    await client.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    const outcome = await client.readUntilClose(5000);
+    assert.ok(outcome.closed, "the connection must be closed");
+    assert.equal(
+      normalizeDate(outcome.text),
+      `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${DS}Transfer-Encoding: chunked\r\n\r\n7\r\nreading\r\n`,
+    );
   });
 });
 
