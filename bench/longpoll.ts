@@ -13,17 +13,12 @@
  *
  * @module
  */
-import { type Comparison, noRounds, renderComparison, type RoundResult } from "./compare.ts";
+import { alternate, type Metric, renderComparison, type RoundResult } from "./compare.ts";
 import type { ClientReport } from "./longpoll_client.ts";
-import {
-  nodeTitle,
-  SERVER_TITLE,
-  type ServerName,
-  type ServerProcess,
-  serversFor,
-  startServer,
-} from "./server_process.ts";
-import { count, fmt, runCommand, stopChildrenOnInterrupt, withOpenFiles } from "./util.ts";
+import { count, fmt } from "./numbers.ts";
+import type { SectionOutput } from "./results.ts";
+import { nodeTitle, type ServerName, type ServerProcess, serversFor, startServer } from "./server_process.ts";
+import { jsonReport, runCommand, withOpenFiles } from "./subprocess.ts";
 
 /** Options of {@linkcode runLongpoll}. */
 export interface LongpollOptions {
@@ -37,20 +32,8 @@ export interface LongpollOptions {
   batch?: number;
   /** Seconds before a client process is killed. Default 180. */
   timeoutSeconds?: number;
-  /** Where progress goes. Default: stderr. */
-  log?: (line: string) => void;
-}
-
-/** What {@linkcode runLongpoll} returns: markdown for RESULTS.md and whether every check passed. */
-export interface LongpollOutput {
-  /** The ratios and the targets. */
-  headline: string;
-  /** The tables and notes. */
-  body: string;
-  /** False when a check failed or a server did not start. */
-  ok: boolean;
-  /** Everything measured. */
-  comparison: Comparison;
+  /** Where progress goes. */
+  log: (line: string) => void;
 }
 
 /** The target for our RSS growth per held client, in KB (1024 bytes). */
@@ -65,59 +48,48 @@ const CLIENT = new URL("./longpoll_client.ts", import.meta.url).pathname;
  * Runs the long-polling comparison: every round, each server in turn gets a
  * fresh process and a fresh client process; never leaves one running.
  */
-export async function runLongpoll(options: LongpollOptions = {}): Promise<LongpollOutput> {
+export async function runLongpoll(options: LongpollOptions): Promise<SectionOutput> {
   const rounds = options.rounds ?? 3;
   const clients = options.clients ?? 10_000;
   const warmup = Math.min(options.warmup ?? 1000, clients);
   const batch = options.batch ?? 200;
   const timeoutMs = (options.timeoutSeconds ?? 180) * 1000;
-  const log = options.log ?? ((line: string) => console.error(line));
   const n = count(clients);
-  const comparison: Comparison = {
-    metrics: [
-      {
-        id: "rssKb",
-        label: `server RSS growth per held client (KB; ${n} held)`,
-        short: "RSS per held client",
-        unit: "KB",
-        higherIsBetter: false,
-        targets: [{ value: RSS_TARGET_KB }],
-      },
-      {
-        id: "wakeMs",
-        label: `one \`/signal\` → all ${n} clients answered (ms)`,
-        short: "wake-all time",
-        unit: "ms",
-        higherIsBetter: false,
-        targets: [{ vs: "deno", factor: 1 }],
-      },
-      {
-        id: "signalMs",
-        label: "one `/signal` → its own answer (ms)",
-        short: "`/signal`'s own answer",
-        unit: "ms",
-        higherIsBetter: false,
-      },
-    ],
-    rounds: noRounds(),
-  };
-  const servers = serversFor("longpoll");
+  const metrics: Metric[] = [
+    {
+      id: "rssKb",
+      label: `server RSS growth per held client (KB; ${n} held)`,
+      short: "RSS per held client",
+      unit: "KB",
+      higherIsBetter: false,
+      targets: [{ value: RSS_TARGET_KB }],
+    },
+    {
+      id: "wakeMs",
+      label: `one \`/signal\` → all ${n} clients answered (ms)`,
+      short: "wake-all time",
+      unit: "ms",
+      higherIsBetter: false,
+      targets: [{ vs: "deno", factor: 1 }],
+    },
+    {
+      id: "signalMs",
+      label: "one `/signal` → its own answer (ms)",
+      short: "`/signal`'s own answer",
+      unit: "ms",
+      higherIsBetter: false,
+    },
+  ];
   const start = performance.now();
-  const unlisten = stopChildrenOnInterrupt();
-  try {
-    for (let round = 0; round < rounds; round++) {
-      for (const name of servers) {
-        if (round + servers.indexOf(name) > 0) await new Promise((r) => setTimeout(r, SETTLE_MS));
-        const prefix = `longpoll: round ${round + 1}/${rounds} ${SERVER_TITLE[name].padEnd(10)}`;
-        const result = await oneRound(name, { clients, warmup, batch, timeoutMs }, log, prefix);
-        comparison.rounds[name].push(result);
-      }
-    }
-  } finally {
-    unlisten();
-  }
+  const results = await alternate(
+    serversFor("longpoll"),
+    rounds,
+    SETTLE_MS,
+    (name, prefix) =>
+      oneRound(name, { clients, warmup, batch, timeoutMs }, options.log, `longpoll: ${prefix}`),
+  );
   const nodeName = await nodeTitle();
-  const rendered = renderComparison(comparison, {
+  return renderComparison(metrics, results, {
     checks: [
       "the server started and listened",
       `\`/stats\` counted all ${count(warmup)} warm-up clients held, then none once they had closed (a ` +
@@ -152,7 +124,6 @@ export async function runLongpoll(options: LongpollOptions = {}): Promise<Longpo
     rounds,
     seconds: (performance.now() - start) / 1000,
   });
-  return { ...rendered, comparison };
 }
 
 async function oneRound(
@@ -177,15 +148,7 @@ async function oneRound(
       "--tasks-per-client=1",
     ]);
     const out = await runCommand(cmd, args, { timeoutMs: o.timeoutMs, cwd: ROOT });
-    const line = out.stdout.trim().split("\n").pop() ?? "";
-    let report: ClientReport;
-    try {
-      report = JSON.parse(line) as ClientReport;
-    } catch {
-      const why = out.timedOut ? "killed: over its time limit" : `exit code ${out.code}`;
-      const tail = out.stderr.trim().split("\n").slice(-3).join(" | ");
-      throw new Error(`the client printed no report (${why})${tail ? `: ${tail}` : ""}`);
-    }
+    const report = jsonReport<ClientReport>(out, "the client");
     if (!report.ok) throw new Error(report.problem ?? "the client failed");
     result.values = {
       rssKb: report.bytesPerClient / 1024,

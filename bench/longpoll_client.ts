@@ -29,8 +29,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { intOption, runMain } from "./cli.ts";
+import { cpuMs, rssBytes, systemBusyMs } from "./machine.ts";
 import { parseResponse, readResponses, writeAll } from "./raw_http.ts";
-import { cpuMs, rssBytes, systemBusyMs } from "./util.ts";
 
 /** What the client prints (one line of JSON). */
 export interface ClientReport {
@@ -331,11 +332,7 @@ async function main(args: string[]): Promise<number> {
       "tasks-per-client": { type: "string", default: "1" },
     },
   });
-  const int = (name: string, value: string | undefined) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be an integer >= 0, got ${value}`);
-    return n;
-  };
+  const int = (name: string, value: string | undefined) => intOption(name, value ?? "none", 0, 0);
   const report = await runClient({
     port: int("port", values.port),
     pid: int("pid", values.pid),
@@ -349,11 +346,4 @@ async function main(args: string[]): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exitCode = await main(Deno.args);
-  } catch (error) {
-    console.error(`longpoll_client.ts: ${error instanceof Error ? error.message : error}`);
-    Deno.exitCode = 2;
-  }
-}
+if (import.meta.main) await runMain("longpoll_client.ts", main);

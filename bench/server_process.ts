@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { spawnTracked, withOpenFiles } from "./util.ts";
+import { spawnTracked, withOpenFiles } from "./subprocess.ts";
 
 /**
  * The servers compared, in the order they take turns within a round. The

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { runCommand } from "./util.ts";
+import { TICK_MS } from "./machine.ts";
+import { runCommand } from "./subprocess.ts";
 
 /** What one wrk run measured. */
 export interface WrkResult {
@@ -65,9 +66,6 @@ export async function wrkVersion(): Promise<string | null> {
     return null;
   }
 }
-
-/** Ms per clock tick of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const TICK_MS = 10;
 
 /**
  * Runs wrk against `url` and returns its figures. Throws (with wrk's output)
