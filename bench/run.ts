@@ -79,8 +79,8 @@ const SECTIONS: Section[] = [
   {
     id: "longpoll",
     title: "Long polling: 10 000 held clients, ours vs Deno.serve vs node:http",
-    summary:
-      "10 000 clients holding GET /wait: server RSS per held client, time for one signal to answer all",
+    summary: "10 000 clients holding GET /wait on a cold server: RSS per held client, time for one signal " +
+      "to answer all (each client closing on its answer)",
     run: (ctx) => runLongpoll({ rounds: ctx.int("rounds"), clients: ctx.int("clients"), log: ctx.log }),
   },
 ];
