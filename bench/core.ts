@@ -28,16 +28,15 @@ export interface CoreOptions {
    * at least one round. Default 150.
    */
   budgetSeconds?: number;
-  /** Seconds before one subprocess is killed. Default 90. */
-  timeoutSeconds?: number;
   /** Where progress goes. */
   log: (line: string) => void;
 }
 
+/** Ms before one worker is killed. */
+const TIMEOUT_MS = 90_000;
 /** Ms of pause between two subprocesses (the one before may have just freed 1.5 GB). */
 const SETTLE_MS = 300;
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const WORKER = new URL("./core/worker.ts", import.meta.url).pathname;
 
 /**
@@ -48,7 +47,6 @@ export async function runCore(options: CoreOptions): Promise<SectionOutput> {
   const rounds = options.rounds ?? 3;
   const effectionRounds = options.effectionRounds ?? rounds;
   const budgetMs = (options.budgetSeconds ?? 150) * 1000;
-  const timeoutMs = (options.timeoutSeconds ?? 90) * 1000;
   const reports = noReports();
   const slowest: Record<string, number> = {};
   const skipped: Record<string, number> = {};
@@ -76,12 +74,12 @@ export async function runCore(options: CoreOptions): Promise<SectionOutput> {
             "--v8-flags=--expose-gc",
             "--no-prompt",
             "--config",
-            `${ROOT}deno.json`,
+            "deno.json",
             WORKER,
             impl,
             scenario,
           ],
-          { timeoutMs, cwd: ROOT },
+          { timeoutMs: TIMEOUT_MS },
         );
         slowest[k] = Math.max(slowest[k] ?? 0, out.ms);
         let report: WorkerReport;

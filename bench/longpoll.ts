@@ -27,31 +27,27 @@ export interface LongpollOptions {
   rounds?: number;
   /** Clients held at once. Default 10 000. */
   clients?: number;
-  /** Clients of the check that a client that leaves is dropped (after the measurements). Default 1000. */
-  leavers?: number;
-  /** Connections opened at once. Default 200. */
-  batch?: number;
-  /** Seconds before a client process is killed. Default 180. */
-  timeoutSeconds?: number;
   /** Where progress goes. */
   log: (line: string) => void;
 }
 
-/** The target for our RSS growth per held client, in KB (1024 bytes). */
+/** The target for our RSS growth per held client, cold, in KB (1024 bytes). */
 export const RSS_TARGET_KB = 8;
+/** Clients of the check that a client that leaves is dropped (after the measurements). */
+const LEAVERS = 1000;
+/** Connections the client opens at once. */
+const BATCH = 200;
+/** Ms before a client process is killed. */
+const CLIENT_TIMEOUT_MS = 180_000;
 /** Ms of pause between two server processes. */
 const SETTLE_MS = 500;
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const CLIENT = new URL("./longpoll_client.ts", import.meta.url).pathname;
 
 /** Runs the long-polling comparison: every round, each server in turn in a fresh process, with a fresh client. */
 export async function runLongpoll(options: LongpollOptions): Promise<SectionOutput> {
   const rounds = options.rounds ?? 3;
   const clients = options.clients ?? 10_000;
-  const leavers = options.leavers ?? 1000;
-  const batch = options.batch ?? 200;
-  const timeoutMs = (options.timeoutSeconds ?? 180) * 1000;
   const n = count(clients);
   const metrics: Metric[] = [
     {
@@ -79,17 +75,12 @@ export async function runLongpoll(options: LongpollOptions): Promise<SectionOutp
     },
   ];
   const start = performance.now();
+  const clientArgs = [`--clients=${clients}`, `--leavers=${LEAVERS}`, `--batch=${BATCH}`];
   const results = await alternate(
     serversFor("longpoll"),
     rounds,
     SETTLE_MS,
-    (name, prefix) =>
-      oneRound(
-        name,
-        [`--clients=${clients}`, `--leavers=${leavers}`, `--batch=${batch}`],
-        timeoutMs,
-        (line) => options.log(`longpoll: ${prefix} ${line}`),
-      ),
+    (name, prefix) => oneRound(name, clientArgs, (line) => options.log(`longpoll: ${prefix} ${line}`)),
   );
   return renderComparison(metrics, results, {
     checks: [
@@ -99,7 +90,7 @@ export async function runLongpoll(options: LongpollOptions): Promise<SectionOutp
       `each of the ${n} clients got status 200 with the body \`V\\n\` exactly (Content-Length or chunked ` +
       "framing) and nothing after it",
       `then ${
-        count(leavers)
+        count(LEAVERS)
       } more clients held and closed unanswered: \`/stats\` counted them all, then none ` +
       "(a client that leaves is dropped)",
     ],
@@ -117,7 +108,7 @@ export async function runLongpoll(options: LongpollOptions): Promise<SectionOutp
       "its RSS is first read (`VmRSS` of `/proc/PID/status`, once two readings 250 ms apart differ by < 1%) — " +
       'no warm-up, which would leave pooled buffers in the "before" figure. Then the client ' +
       "(`bench/longpoll_client.ts`, its own `deno run` process, raw `Deno.connect` sockets, " +
-      `${batch} connections opened at once): ${n} clients connect and send \`GET /wait\`; once \`/stats\` ` +
+      `${BATCH} connections opened at once): ${n} clients connect and send \`GET /wait\`; once \`/stats\` ` +
       `counts them all, the RSS again. RSS per held client = (RSS held − RSS before) / ${n}; 1 KB = 1024 ` +
       "bytes; it includes whatever the server's garbage collector has not yet returned.",
       "Wake-all time: from writing `GET /signal?value=V` (on a connection opened beforehand) until the last " +
@@ -136,7 +127,6 @@ export async function runLongpoll(options: LongpollOptions): Promise<SectionOutp
 async function oneRound(
   name: ServerName,
   clientArgs: string[],
-  timeoutMs: number,
   log: (line: string) => void,
 ): Promise<RoundResult> {
   const result: RoundResult = { values: {}, problems: [], notes: [], summary: "" };
@@ -144,7 +134,9 @@ async function oneRound(
   try {
     server = await startServer(name, "longpoll");
     const args = ["run", "-A", CLIENT, `--port=${server.port}`, `--pid=${server.pid}`, ...clientArgs];
-    const out = await runCommand(...withOpenFiles(Deno.execPath(), args), { timeoutMs, cwd: ROOT });
+    const out = await runCommand(...withOpenFiles(Deno.execPath(), args), {
+      timeoutMs: CLIENT_TIMEOUT_MS,
+    });
     const r = jsonReport<ClientReport>(out, "the client");
     if (!r.ok) throw new Error(r.problem ?? "the client failed");
     result.values = { rssKb: r.bytesPerClient / 1024, wakeMs: r.wakeMs, signalMs: r.signalMs };

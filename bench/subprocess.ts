@@ -20,24 +20,25 @@ export interface SubprocessResult {
   timedOut: boolean;
 }
 
-/** Where and how a subprocess runs. */
+/** How a subprocess runs. */
 export interface SpawnOptions {
-  /** Working directory. */
-  cwd?: string;
   /** Variables added to the environment. */
   env?: Record<string, string>;
 }
 
+/** The repository's root: every subprocess runs there, so paths in its command line are relative to it. */
+const ROOT = new URL("..", import.meta.url).pathname;
+
 const children = new Set<Deno.ChildProcess>();
 
 /**
- * Spawns `cmd args` with piped stdout and stderr and remembers the child
- * until it exits. The caller must consume both pipes.
+ * Spawns `cmd args` in the repository's root with piped stdout and stderr
+ * and remembers the child until it exits. The caller must consume both pipes.
  */
 export function spawnTracked(cmd: string, args: string[], options: SpawnOptions = {}): Deno.ChildProcess {
   const child = new Deno.Command(cmd, {
     args,
-    cwd: options.cwd,
+    cwd: ROOT,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
