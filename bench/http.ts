@@ -54,7 +54,9 @@ const RETRIES = 2;
 
 /** One wrk run and the CPU the machine spent meanwhile, in % of one core. */
 export interface Run {
+  /** What wrk measured. */
   wrk: WrkResult;
+  /** The server's, wrk's and every other process's CPU during the run. */
   cpu: { server: number; wrk: number; other: number };
 }
 
@@ -64,7 +66,9 @@ export interface Scenario {
   id: string;
   /** Name in the table of rounds. */
   name: string;
+  /** The path wrk requests. */
   path: string;
+  /** How wrk loads it (the seconds are the section's). */
   options: Omit<WrkOptions, "seconds">;
   /** Responses that can be in flight uncounted when wrk stops (connections × depth). */
   inFlight: number;
@@ -76,11 +80,15 @@ export interface Scenario {
 
 /** What a section does with one fresh server process. */
 export interface SectionSpec {
+  /** The app every server runs. */
   app: ServerApp;
+  /** The rows of its table. */
   metrics: Metric[];
+  /** The wrk runs of each round, in order. */
   scenarios: Scenario[];
   /** Raw check requests against a fresh server; returns how many requests they made, or throws. */
   check(port: number): Promise<number>;
+  /** What every round checks, for the text under the table. */
   checks: string[];
   /** How the app and the scenarios are measured, one paragraph each. */
   method: (seconds: number) => string[];

@@ -14,8 +14,11 @@ import { serve } from "../../wsgi/mod.ts";
 
 /** A server listening, and how to stop it. */
 export interface Running {
+  /** Its name in the table. */
   name: string;
+  /** Its port on 127.0.0.1. */
   port: number;
+  /** Stops it and closes its connections. */
   stop(): Promise<void>;
 }
 

@@ -125,10 +125,13 @@ function meets(row: Row, value: number): boolean | undefined {
 
 /** Options of {@linkcode render}: what was asked and what it took. */
 export interface RenderOptions {
+  /** Rounds asked for each implementation. */
   rounds: number;
+  /** Rounds asked for Effection. */
   effectionRounds: number;
   /** Rounds skipped to stay within the time budget, by `impl/scenario`. */
   skipped: Record<string, number>;
+  /** Seconds the section took. */
   seconds: number;
 }
 
