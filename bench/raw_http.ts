@@ -1,8 +1,9 @@
 /**
- * A minimal HTTP/1.1 client on raw sockets, for the benchmark's checks: it
- * sends bytes exactly as given (pipelined requests too) and parses the
- * responses framed by `Content-Length` or `chunked`, so that what a server
- * sent can be compared byte for byte.
+ * A minimal HTTP/1.1 client on raw sockets, for the benchmark's checks, the
+ * long-polling client and the conformance table: it sends bytes exactly as
+ * given (pipelined or malformed requests too) and parses the responses
+ * (interim ones too), so that what a server sent can be compared byte for
+ * byte.
  *
  * @module
  */
@@ -28,9 +29,12 @@ const STATUS = /^HTTP\/1\.[01] (\d{3})(?: |$)/;
 /**
  * Parses the response that starts at `text[from]` (bytes as ISO-8859-1):
  * `{ complete: false }` until all of it is there, then the response and the
- * offset just past it, or what is wrong with it.
+ * offset just past it, or what is wrong with it. A 1xx, 204 or 304 response
+ * has no body; one framed by neither `Content-Length` nor `chunked` runs to
+ * the end of the connection, so it is complete once `closed` (RFC 9112
+ * §6.3), and an error otherwise.
  */
-export function parseResponse(text: string, from = 0): Parsed {
+export function parseResponse(text: string, from = 0, closed = false): Parsed {
   const headEnd = text.indexOf("\r\n\r\n", from);
   if (headEnd < 0) return { complete: false };
   const lines = text.slice(from, headEnd).split("\r\n");
@@ -44,8 +48,15 @@ export function parseResponse(text: string, from = 0): Parsed {
   }
   let at = headEnd + 4;
   const code = Number(status[1]);
+  if (code < 200 || code === 204 || code === 304) {
+    return { complete: true, response: { status: code, headers, body: "" }, end: at };
+  }
   if (!(headers.get("transfer-encoding") ?? "").toLowerCase().endsWith("chunked")) {
-    const length = Number(headers.get("content-length") ?? (code === 204 || code === 304 ? "0" : "NaN"));
+    const field = headers.get("content-length");
+    if (field === undefined && closed) {
+      return { complete: true, response: { status: code, headers, body: text.slice(at) }, end: text.length };
+    }
+    const length = Number(field ?? NaN);
     if (!Number.isInteger(length)) return { complete: true, error: "neither Content-Length nor chunked" };
     if (text.length < at + length) return { complete: false };
     return {
@@ -76,7 +87,24 @@ export function parseResponse(text: string, from = 0): Parsed {
   }
 }
 
+/** `GET path` as one raw HTTP/1.1 request. */
+export const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+
+/** Throws `what` unless `condition` holds: a check of what a server answered. */
+export function expect(condition: boolean, what: string): void {
+  if (!condition) throw new Error(what);
+}
+
 const latin1 = new TextDecoder("latin1");
+
+/** Closes `conn` unless it is closed already. */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
 
 /** Writes all of `bytes` to `conn` (one `write` may take only part of them). */
 export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
@@ -139,10 +167,6 @@ export async function exchange(
     await writeAll(conn, bytes).catch(() => {}); // a server may answer and close before reading it all
     return await readResponses(conn, count, timeoutMs);
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // closed by the timeout
-    }
+    closeQuietly(conn);
   }
 }

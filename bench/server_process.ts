@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { spawnTracked, withOpenFiles } from "./util.ts";
+import { spawnTracked, withOpenFiles } from "./subprocess.ts";
 
 /**
  * The servers compared, in the order they take turns within a round. The
@@ -44,8 +44,6 @@ export type ServerApp = "hello" | "transfer" | "longpoll";
 export function serversFor(app: ServerApp): readonly ServerName[] {
   return app === "transfer" ? SERVERS.filter((s) => s !== "floor") : SERVERS;
 }
-
-const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Node.js as found on PATH: its executable and version. */
 export interface NodeInfo {
@@ -122,8 +120,8 @@ export interface ServerProcess {
   port: number;
   /**
    * Stops it: SIGTERM, then SIGKILL after `graceMs`. Resolves with the
-   * requests it says it served (`served N` on its stdout: `Deno.serve`'s and
-   * `node:http`'s do, ours does not) and the end of its stderr.
+   * requests it says it served (`served N` on its stdout: the servers in
+   * `bench/servers/` do, ours does not) and the end of its stderr.
    */
   stop(graceMs?: number): Promise<{ served?: number; stderr: string }>;
 }
@@ -163,7 +161,7 @@ export async function startServer(
   timeoutMs = 30_000,
 ): Promise<ServerProcess> {
   const [cmd, args] = withOpenFiles(...await serverCommand(name, app));
-  const child = spawnTracked(cmd, args, { cwd: ROOT, env: { HOST: "127.0.0.1", PORT: "0", APP: app } });
+  const child = spawnTracked(cmd, args, { env: { HOST: "127.0.0.1", PORT: "0", APP: app } });
   const stdout = { text: "" };
   const stderr = { text: "" };
   const listening = Promise.withResolvers<number>();

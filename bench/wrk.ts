@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { runCommand } from "./util.ts";
+import { TICK_MS } from "./machine.ts";
+import { runCommand } from "./subprocess.ts";
 
 /** What one wrk run measured. */
 export interface WrkResult {
@@ -16,10 +17,8 @@ export interface WrkResult {
   seconds: number;
   /** `requests / seconds`. */
   reqPerSec: number;
-  /** Bytes received (heads and bodies). */
-  bytes: number;
-  /** Latency percentiles and mean in ms (per batch when pipelining: wrk times a request() call). */
-  latencyMs: { p50: number; p75: number; p90: number; p99: number; mean: number; max: number };
+  /** Latency percentiles in ms (per batch when pipelining: wrk times a request() call). */
+  latencyMs: { p50: number; p99: number };
   /** Socket errors and responses with status ≥ 400 (`status`), and non-2xx/3xx responses. */
   errors: {
     connect: number;
@@ -41,10 +40,6 @@ export interface WrkOptions {
   seconds: number;
   /** What each request is: a plain GET, `depth` pipelined GETs, or a POST of `size` bytes. */
   mode: { kind: "get" } | { kind: "pipeline"; depth: number } | { kind: "upload"; size: number };
-  /** Threads (`-t`). Default 1: the other core is the server's. */
-  threads?: number;
-  /** wrk's per-request timeout in seconds (`--timeout`). Default 10. */
-  timeoutSeconds?: number;
 }
 
 const SCRIPT = new URL("./wrk/bench.lua", import.meta.url).pathname;
@@ -66,9 +61,6 @@ export async function wrkVersion(): Promise<string | null> {
   }
 }
 
-/** Ms per clock tick of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const TICK_MS = 10;
-
 /**
  * Runs wrk against `url` and returns its figures. Throws (with wrk's output)
  * when wrk fails or prints no figures.
@@ -81,11 +73,11 @@ export async function runWrk(url: string, options: WrkOptions): Promise<WrkResul
     ? ["pipeline", String(mode.depth)]
     : ["upload", String(mode.size)];
   const args = [
-    `-t${options.threads ?? 1}`,
+    "-t1", // one thread: the other core is the server's
     `-c${options.connections}`,
     `-d${options.seconds}s`,
     "--timeout",
-    `${options.timeoutSeconds ?? 10}s`,
+    "10s",
     "-s",
     SCRIPT,
     url,
@@ -102,26 +94,16 @@ export async function runWrk(url: string, options: WrkOptions): Promise<WrkResul
   const raw = JSON.parse(line) as {
     requests: number;
     durationUs: number;
-    bytes: number;
     errors: { connect: number; read: number; write: number; status: number; timeout: number };
-    latencyUs: { p50: number; p75: number; p90: number; p99: number; mean: number; max: number };
+    latencyUs: { p50: number; p99: number };
     cpuTicks: number;
   };
   const seconds = raw.durationUs / 1e6;
-  const ms = (us: number) => us / 1000;
   return {
     requests: raw.requests,
     seconds,
     reqPerSec: raw.requests / seconds,
-    bytes: raw.bytes,
-    latencyMs: {
-      p50: ms(raw.latencyUs.p50),
-      p75: ms(raw.latencyUs.p75),
-      p90: ms(raw.latencyUs.p90),
-      p99: ms(raw.latencyUs.p99),
-      mean: ms(raw.latencyUs.mean),
-      max: ms(raw.latencyUs.max),
-    },
+    latencyMs: { p50: raw.latencyUs.p50 / 1000, p99: raw.latencyUs.p99 / 1000 },
     errors: {
       ...raw.errors,
       non2xx3xx: Number(/^\s*Non-2xx or 3xx responses:\s*(\d+)/m.exec(out.stdout)?.[1] ?? 0),

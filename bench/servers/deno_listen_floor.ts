@@ -22,13 +22,11 @@
  * @module
  */
 
-const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-const port = Number(Deno.env.get("PORT") ?? 0);
-const app = Deno.env.get("APP") ?? "hello";
+import { HELLO, listening, settings } from "./contract.mjs";
 
 const encoder = new TextEncoder();
-const HELLO = encoder.encode(
-  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!",
+const HELLO_ANSWER = encoder.encode(
+  `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${HELLO.length}\r\n\r\n${HELLO}`,
 );
 const IGNORE = () => {};
 
@@ -58,10 +56,10 @@ async function hello(conn: Deno.Conn): Promise<void> {
       if (n === null) break;
       const heads = countHeads(buf, n);
       served += heads;
-      if (heads === 1) send(conn, HELLO);
+      if (heads === 1) send(conn, HELLO_ANSWER);
       else if (heads > 1) {
-        const out = new Uint8Array(HELLO.length * heads);
-        for (let i = 0; i < heads; i++) out.set(HELLO, i * HELLO.length);
+        const out = new Uint8Array(HELLO_ANSWER.length * heads);
+        for (let i = 0; i < heads; i++) out.set(HELLO_ANSWER, i * HELLO_ANSWER.length);
         send(conn, out);
       }
     }
@@ -124,11 +122,8 @@ function close(conn: Deno.Conn): void {
   }
 }
 
-const serveConn = app === "hello" ? hello : app === "longpoll" ? longpoll : undefined;
-if (serveConn === undefined) {
-  console.error(`deno_listen_floor.ts: APP must be hello or longpoll, got ${app}`);
-  Deno.exit(2);
-}
+const { hostname, port, app } = settings(Deno.env.toObject(), "deno_listen_floor.ts", ["hello", "longpoll"]);
+const serveConn = { hello, longpoll }[app];
 
 Deno.addSignalListener("SIGTERM", () => {
   console.log(`served ${served}`);
@@ -136,5 +131,5 @@ Deno.addSignalListener("SIGTERM", () => {
 });
 
 const listener = Deno.listen({ hostname, port });
-console.log(`listening on http://${hostname}:${(listener.addr as Deno.NetAddr).port}/`);
+console.log(listening(hostname, (listener.addr as Deno.NetAddr).port));
 for await (const conn of listener) serveConn(conn);

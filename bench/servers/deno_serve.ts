@@ -6,10 +6,8 @@
  *   `examples/hello.ts` answers);
  * - `transfer`: `GET /64k` answers 65 536 bytes, `POST /upload` reads the
  *   whole body and answers its length, anything else `Hello, World!`;
- * - `longpoll`: the contract of `examples/longpoll.ts` — `GET /wait` holds
- *   until `GET /signal?value=V` and then answers `V\n`; `/signal` answers how
- *   many it woke; a client that leaves is dropped (`request.signal`);
- *   `/stats` answers how many wait.
+ * - `longpoll`: the contract of `examples/longpoll.ts` (`contract.mjs`); a
+ *   client that leaves is dropped on `request.signal`'s abort.
  *
  * It listens on `HOST`:`PORT` (default 127.0.0.1:0) and prints
  * `listening on http://HOST:PORT/`. On SIGTERM it prints `served N` (the
@@ -19,22 +17,19 @@
  *
  * @module
  */
+import { BIG_SIZE, HELLO, listening, settings, Waiters } from "./contract.mjs";
 
-const hostname = Deno.env.get("HOST") ?? "127.0.0.1";
-const port = Number(Deno.env.get("PORT") ?? 0);
-const app = Deno.env.get("APP") ?? "hello";
-
-const HELLO = new TextEncoder().encode("Hello, World!");
-const BIG = new Uint8Array(65536).fill(0x78);
 const TEXT = { "Content-Type": "text/plain" };
 const BINARY = { "Content-Type": "application/octet-stream" };
 const UTF8 = { "Content-Type": "text/plain; charset=utf-8" };
+const HELLO_BYTES = new TextEncoder().encode(HELLO);
+const BIG = new Uint8Array(BIG_SIZE).fill(0x78);
 
 let served = 0;
 
 function hello(): Response {
   served++;
-  return new Response(HELLO, { headers: TEXT });
+  return new Response(HELLO_BYTES, { headers: TEXT });
 }
 
 async function transfer(request: Request): Promise<Response> {
@@ -46,50 +41,36 @@ async function transfer(request: Request): Promise<Response> {
     if (request.body !== null) { for await (const chunk of request.body) length += chunk.byteLength; }
     return new Response(`${length}\n`, { headers: UTF8 });
   }
-  return new Response(HELLO, { headers: TEXT });
+  return new Response(HELLO_BYTES, { headers: TEXT });
 }
 
-const waiters = new Set<(value: string) => void>();
+const waiters = new Waiters();
 
 async function longpoll(request: Request): Promise<Response> {
   served++;
   const url = new URL(request.url);
-  if (url.pathname === "/wait") {
-    const { promise, resolve } = Promise.withResolvers<string>();
-    waiters.add(resolve);
-    request.signal.addEventListener("abort", () => waiters.delete(resolve), { once: true });
-    const value = await promise;
-    return new Response(`${value}\n`, { headers: UTF8 });
+  if (url.pathname !== "/wait") {
+    const [status, text] = waiters.answer(url);
+    return new Response(text, { status, headers: UTF8 });
   }
-  if (url.pathname === "/signal") {
-    const value = url.searchParams.get("value") ?? "";
-    const woken = [...waiters];
-    waiters.clear();
-    for (const resolve of woken) resolve(value);
-    return new Response(`${woken.length}\n`, { headers: UTF8 });
-  }
-  if (url.pathname === "/stats") return new Response(`${waiters.size}\n`, { headers: UTF8 });
-  return new Response("not found\n", { status: 404, headers: UTF8 });
+  const { promise, resolve } = Promise.withResolvers<string>();
+  request.signal.addEventListener("abort", waiters.add(resolve), { once: true });
+  return new Response(`${await promise}\n`, { headers: UTF8 });
 }
 
-const handlers: Record<string, (request: Request) => Response | Promise<Response>> = {
-  hello,
-  transfer,
-  longpoll,
-};
-const handler = handlers[app];
-if (handler === undefined) {
-  console.error(`deno_serve.ts: APP must be one of ${Object.keys(handlers).join(", ")}, got ${app}`);
-  Deno.exit(2);
-}
+const handlers = { hello, transfer, longpoll };
+const { hostname, port, app } = settings(Deno.env.toObject(), "deno_serve.ts", [
+  "hello",
+  "transfer",
+  "longpoll",
+]);
 
 Deno.addSignalListener("SIGTERM", () => {
   console.log(`served ${served}`);
   Deno.exit(0);
 });
 
-Deno.serve({
-  hostname,
-  port,
-  onListen: (addr) => console.log(`listening on http://${hostname}:${addr.port}/`),
-}, handler);
+Deno.serve(
+  { hostname, port, onListen: (addr) => console.log(listening(hostname, addr.port)) },
+  handlers[app],
+);

@@ -12,14 +12,11 @@
  * @module
  */
 import http from "node:http";
+import { BIG_SIZE, HELLO, listening, settings, Waiters } from "./contract.mjs";
 
-const hostname = process.env.HOST ?? "127.0.0.1";
-const port = Number(process.env.PORT ?? 0);
-const app = process.env.APP ?? "hello";
-
-const HELLO = Buffer.from("Hello, World!");
-const BIG = Buffer.alloc(65536, 0x78);
-const TEXT = { "Content-Type": "text/plain", "Content-Length": String(HELLO.length) };
+const HELLO_BYTES = Buffer.from(HELLO);
+const BIG = Buffer.alloc(BIG_SIZE, 0x78);
+const TEXT = { "Content-Type": "text/plain", "Content-Length": String(HELLO_BYTES.length) };
 const BINARY = { "Content-Type": "application/octet-stream", "Content-Length": String(BIG.length) };
 const UTF8 = "text/plain; charset=utf-8";
 
@@ -28,10 +25,11 @@ let served = 0;
 /**
  * @param {http.ServerResponse} response
  * @param {string} text
+ * @param {number} status
  */
-function sendText(response, text) {
+function sendText(response, text, status = 200) {
   const body = Buffer.from(text);
-  response.writeHead(200, { "Content-Type": UTF8, "Content-Length": String(body.length) });
+  response.writeHead(status, { "Content-Type": UTF8, "Content-Length": String(body.length) });
   response.end(body);
 }
 
@@ -39,7 +37,7 @@ function sendText(response, text) {
 function hello(_request, response) {
   served++;
   response.writeHead(200, TEXT);
-  response.end(HELLO);
+  response.end(HELLO_BYTES);
 }
 
 /** @type {http.RequestListener} */
@@ -55,52 +53,34 @@ function transfer(request, response) {
     request.on("end", () => sendText(response, `${length}\n`));
   } else {
     response.writeHead(200, TEXT);
-    response.end(HELLO);
+    response.end(HELLO_BYTES);
   }
 }
 
-/** @type {Set<(value: string) => void>} */
-const waiters = new Set();
+const waiters = new Waiters();
 
 /** @type {http.RequestListener} */
 function longpoll(request, response) {
   served++;
   const url = new URL(request.url ?? "/", "http://x");
   if (url.pathname === "/wait") {
-    /** @param {string} value */
-    const wake = (value) => sendText(response, `${value}\n`);
-    waiters.add(wake);
-    response.on("close", () => waiters.delete(wake));
-  } else if (url.pathname === "/signal") {
-    const value = url.searchParams.get("value") ?? "";
-    const woken = [...waiters];
-    waiters.clear();
-    for (const wake of woken) wake(value);
-    sendText(response, `${woken.length}\n`);
-  } else if (url.pathname === "/stats") {
-    sendText(response, `${waiters.size}\n`);
+    response.on("close", waiters.add((value) => sendText(response, `${value}\n`)));
   } else {
-    response.writeHead(404, { "Content-Type": UTF8 });
-    response.end("not found\n");
+    const [status, text] = waiters.answer(url);
+    sendText(response, text, status);
   }
 }
 
-/** @type {Record<string, http.RequestListener>} */
 const handlers = { hello, transfer, longpoll };
-const handler = handlers[app];
-if (handler === undefined) {
-  console.error(`node_http.mjs: APP must be one of ${Object.keys(handlers).join(", ")}, got ${app}`);
-  process.exit(2);
-}
+const { hostname, port, app } = settings(process.env, "node_http.mjs", ["hello", "transfer", "longpoll"]);
 
 process.on("SIGTERM", () => {
   console.log(`served ${served}`);
   process.exit(0);
 });
 
-const server = http.createServer(handler);
+const server = http.createServer(handlers[app]);
 server.listen(port, hostname, () => {
   const address = server.address();
-  const bound = typeof address === "object" && address !== null ? address.port : port;
-  console.log(`listening on http://${hostname}:${bound}/`);
+  console.log(listening(hostname, typeof address === "object" && address !== null ? address.port : port));
 });

@@ -6,9 +6,9 @@
 --   upload SIZE          POST of SIZE bytes of "x" (default 1048576 = 1 MiB);
 --                        wrk adds the Content-Length
 -- At the end it prints one line `WRK_JSON {...}`: the totals, the socket and
--- status errors, the latency percentiles in microseconds, and the CPU time
--- wrk used (user + system clock ticks of /proc/self/stat, all threads; -1
--- when unreadable).
+-- status errors, the 50th and 99th latency percentiles in microseconds, and
+-- the CPU time wrk used (user + system clock ticks of /proc/self/stat, all
+-- threads; -1 when unreadable).
 
 init = function(args)
   local mode = args[1] or "get"
@@ -49,11 +49,10 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'WRK_JSON {"requests":%d,"durationUs":%d,"bytes":%d,' ..
+    'WRK_JSON {"requests":%d,"durationUs":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latencyUs":{"p50":%d,"p75":%d,"p90":%d,"p99":%d,"mean":%.1f,"max":%d},"cpuTicks":%d}\n',
-    summary.requests, summary.duration, summary.bytes,
+    '"latencyUs":{"p50":%d,"p99":%d},"cpuTicks":%d}\n',
+    summary.requests, summary.duration,
     e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(75), latency:percentile(90),
-    latency:percentile(99), latency.mean, latency.max, cpu_ticks()))
+    latency:percentile(50), latency:percentile(99), cpu_ticks()))
 end
