@@ -261,7 +261,11 @@ class FetchExchange implements RequestSource, ResponseSink {
     this.#answered = true;
     // A body of known length whose head is not made yet: nothing went out, so the client gets a 500.
     if (this.#parts !== null) this.answerError(500, "");
-    else failStream(this.#controller, error);
+    else {
+      // Deno.serve prints the reason a body stream errors with: one line (the report has the error itself).
+      const why = error instanceof Error ? error.message : String(error);
+      failStream(this.#controller, `cogen: ${this.driver.context}: the response was cut short (${why})`);
+    }
   }
 
   answerError(status: number, detail: string): void {
