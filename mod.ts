@@ -1,6 +1,8 @@
 /**
- * cogen for Deno: a cooperative scheduler of generator coroutines, and (soon)
- * the HTTP/1.1 server and middleware built on it.
+ * cogen for Deno: an HTTP/1.1 server whose apps are generator coroutines
+ * that stream their response and pause on operations (sleep, wait for a
+ * signal, read the body…) without blocking anyone, on a cooperative
+ * scheduler; with the middleware and fetch-handler interop built on it.
  *
  * ```ts
  * import { Scheduler, Sleep } from "@cogen/cogen";

@@ -167,7 +167,11 @@ class FetchExchange implements RequestSource, ResponseSink {
     const request = this.#request;
     const input = new Input(this.#body);
     const length = request.headers.get("content-length");
-    const proxy = new CogenProxy(EXTENSIONS, length !== null && /^\d+$/.test(length) ? Number(length) : -1);
+    const proxy = new CogenProxy(
+      EXTENSIONS,
+      length !== null && /^\d+$/.test(length) ? Number(length) : -1,
+      input,
+    );
     const environ = fetchEnviron(request, this.#info, input, proxy, this.#settings.sched);
     this.driver.begin(environ, proxy, input, request.method, environ.REQUEST_URI);
     return "ready";

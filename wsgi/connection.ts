@@ -242,7 +242,7 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
     this.#requests++;
     const body = head.chunked || head.contentLength > 0 ? new RequestBody(this, head, host.limits) : null;
     const input = new Input(body);
-    const proxy = new CogenProxy(EXTENSIONS, head.contentLength);
+    const proxy = new CogenProxy(EXTENSIONS, head.contentLength, input);
     this.#body = body;
     this.writer.begin(head, body);
     const environ = buildEnviron(head, host.facts, this, input, proxy, this);

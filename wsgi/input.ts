@@ -48,6 +48,7 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
   #body: BodyReader | null;
   #bytes: Uint8Array | null;
   #pos = 0;
+  #read = 0;
   #stream: ReadableStream<Uint8Array> | null = null;
   #ended = false;
   /** Made when asked for (most requests have none, and a held request then carries no array). */
@@ -95,7 +96,7 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
       ? this.#slice(n)
       : this.#body === null
       ? EMPTY
-      : await this.#body.read(n);
+      : await this.#fromBody(n);
     if (chunk.length === 0) this.#ended = true;
     return chunk;
   }
@@ -105,7 +106,10 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
     this.#checkRead("readline", "limit", limit);
     let line: Uint8Array;
     if (this.#bytes !== null) line = this.readline(limit);
-    else line = this.#body === null ? EMPTY : await this.#body.readline(limit);
+    else if (this.#body !== null) {
+      line = await this.#body.readline(limit);
+      this.#read += line.length;
+    } else line = EMPTY;
     if (line.length === 0) this.#ended = true;
     return line;
   }
@@ -127,7 +131,7 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
         ? this.#slice(CHUNK)
         : this.#body === null
         ? EMPTY
-        : await this.#body.read(CHUNK);
+        : await this.#fromBody(CHUNK);
       if (chunk.length === 0) return;
       yield chunk;
     }
@@ -179,10 +183,22 @@ export class Input implements AsyncIterable<Uint8Array>, InputSource {
     return lines;
   }
 
+  /** Body bytes handed to the app so far (`environ.cogen.readCount`). */
+  get bytesRead(): number {
+    return this.#read;
+  }
+
+  async #fromBody(n: number): Promise<Uint8Array> {
+    const chunk = await this.#body!.read(n);
+    this.#read += chunk.length;
+    return chunk;
+  }
+
   #slice(n: number): Uint8Array {
     const bytes = this.#bytes!;
     const end = Math.min(bytes.length, this.#pos + n);
     const out = bytes.subarray(this.#pos, end);
+    this.#read += end - this.#pos;
     this.#pos = end;
     return out;
   }

@@ -42,8 +42,8 @@ export class CogenProxy {
   exception: unknown = null;
   /** The request's Content-Length (-1 when absent). */
   contentLength: number;
-  /** Body bytes read so far. */
-  readCount = 0;
+  /** The request body the app reads (made by the server with the proxy). */
+  readonly #input: { readonly bytesRead: number } | null;
   /** The mirror of `core`: constructors that record an operation here and return `""`. */
   readonly core: CoreMirror;
   /** Body reads that record an operation here and return `""`. */
@@ -59,16 +59,28 @@ export class CogenProxy {
   #aborted = false;
 
   /**
-   * @ignore Built by the server for each request. Without `signal`, the proxy
-   * makes its own on first use, and {@linkcode CogenProxy.abort} aborts it.
+   * @ignore Built by the server for each request, with its body (`input`).
+   * Without `signal`, the proxy makes its own on first use, and
+   * {@linkcode CogenProxy.abort} aborts it.
    */
-  constructor(extensions: Extensions, contentLength: number, signal?: AbortSignal) {
+  constructor(
+    extensions: Extensions,
+    contentLength: number,
+    input: { readonly bytesRead: number } | null = null,
+    signal?: AbortSignal,
+  ) {
     this.core = extensions.core;
     this.input = extensions.input;
     this.call = extensions.call;
     this.yield = extensions.yield;
     this.contentLength = contentLength;
+    this.#input = input;
     this.#signal = signal ?? null;
+  }
+
+  /** Body bytes the app has read so far, however it read them. */
+  get readCount(): number {
+    return this.#input?.bytesRead ?? 0;
   }
 
   /** Aborted when the client goes away or the server shuts down (never on a normal end). */
@@ -168,7 +180,7 @@ export interface InputOperations {
   ReadLine(limit?: number): "";
 }
 
-/** What a connection gives its requests' proxies: helpers bound once per connection. */
+/** The helpers every request's proxy offers: made once (see `createExtensions`). */
 export interface Extensions {
   /** `environ.cogen.core`. */
   readonly core: CoreMirror;
@@ -189,9 +201,9 @@ export interface InputSource {
 }
 
 /**
- * Builds the helpers of one connection. They record on `current()`, the
- * proxy of the request the connection is serving, so nothing is allocated
- * per request.
+ * Builds the helpers every proxy offers. They record on `current()`, the
+ * proxy of the request being served where they are called (the server finds
+ * it through the running task), so nothing is allocated per request.
  */
 export function createExtensions(current: () => CogenProxy, input: () => InputSource): Extensions {
   const record = (operation: Runnable): "" => {

@@ -203,6 +203,34 @@ Deno.test('extensions: cogen.input read/Read/readline/ReadLine; the result is th
   }
 });
 
+Deno.test("extensions: environ.cogen.readCount counts the body bytes read, whichever way they were read", async () => {
+  const counts: number[] = [];
+  const app: App = async function* (environ, startResponse) {
+    const proxy = environ.cogen;
+    counts.push(proxy.readCount);
+    yield environ["cogen.input"].readline(100); // "ab\n"
+    counts.push(proxy.readCount);
+    await environ["wsgi.input"].readAsync(2); // "cd"
+    counts.push(proxy.readCount);
+    for await (const _ of environ["wsgi.input"]) { /* the rest: "efg\nh" */ }
+    counts.push(proxy.readCount);
+    startResponse("200 OK", TEXT);
+    yield String(proxy.readCount);
+  };
+  const t = startServer(app);
+  try {
+    const body = "ab\ncdefg\nh";
+    const response = await responseTo(
+      t.port,
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    assert.equal(response.text, "10");
+    assert.deepEqual(counts, [0, 3, 5, 10]);
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("extensions: a read after the body ended is an error naming the rule", async () => {
   const t = startServer(inputApp);
   try {
