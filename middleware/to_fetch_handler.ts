@@ -21,7 +21,8 @@ import {
   type Route,
   STATUS_TEXT,
 } from "../wsgi/mod.ts";
-import { AppDriver, EXTENSIONS, type RequestSource, type ResponseSink } from "../wsgi/app_driver.ts";
+import { AppDriver, EXTENSIONS } from "../wsgi/app_driver.ts";
+import type { RequestSource, ResponseSink } from "../wsgi/app_host.ts";
 import { fetchEnviron } from "./fetch_environ.ts";
 import { StreamBody } from "./stream_body.ts";
 

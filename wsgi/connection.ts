@@ -10,7 +10,8 @@
  */
 import type { Operation, Socket, SocketWatcher, Task } from "../core/mod.ts";
 import type { App } from "./app.ts";
-import { AppDriver, EXTENSIONS, type RequestSource } from "./app_driver.ts";
+import { AppDriver, EXTENSIONS } from "./app_driver.ts";
+import type { RequestSource } from "./app_host.ts";
 import { type BodyHost, RequestBody } from "./body.ts";
 import { ConnectionTimeouts, type TimedConnection } from "./connection_timeouts.ts";
 import { buildEnviron, type ServerFacts } from "./environ.ts";

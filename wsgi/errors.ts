@@ -104,3 +104,21 @@ export function logError(error: unknown, context: string): void {
     : error.stack ?? line ?? String(error.message);
   console.error(`cogen: ${brief ? "" : "error in "}${context}: ${text}`);
 }
+
+/**
+ * The app broke its own Content-Length: it sent more bytes than it
+ * declared (what fits was sent), or fewer (the message is cut).
+ *
+ * @example
+ * ```ts
+ * import { ContentLengthError } from "@cogen/cogen/wsgi";
+ * new ContentLengthError("the app sent 4 of the 10 bytes of its Content-Length").name; // "ContentLengthError"
+ * ```
+ */
+export class ContentLengthError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ContentLengthError";
+  }
+}

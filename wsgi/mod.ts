@@ -28,7 +28,7 @@ export {
 export { concatBytes, prependBytes } from "./bytes.ts";
 export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
 export { HttpError, STATUS_TEXT } from "./http_error.ts";
-export { ClientGone, isClientError, logError, ServerShutdown } from "./errors.ts";
+export { ClientGone, ContentLengthError, isClientError, logError, ServerShutdown } from "./errors.ts";
 export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";
 export { type BodyReader, Input } from "./input.ts";
 export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { AppDriver, ResponseSink } from "./app_driver.ts";
+import type { AppDriver } from "./app_driver.ts";
+import type { ResponseSink } from "./app_host.ts";
 import type { Chunk } from "./app.ts";
 import type { RequestBody } from "./body.ts";
 import { STATUS_TEXT } from "./http_error.ts";
