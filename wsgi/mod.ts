@@ -28,7 +28,10 @@ export {
 export { concatBytes, prependBytes } from "./bytes.ts";
 export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
 export { HttpError, STATUS_TEXT } from "./http_error.ts";
-export { ChunkedDecoder, latin1, type ParserLimits, RequestHead, RequestParser } from "./http_parser.ts";
+export { latin1 } from "./byte_classes.ts";
+export { ChunkedDecoder } from "./chunked_decoder.ts";
+export { type ParserLimits, RequestParser } from "./http_parser.ts";
+export { RequestHead } from "./request_head.ts";
 export { Input } from "./input.ts";
 export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
 export { Output, type OutputWatchdog } from "./output.ts";
