@@ -290,7 +290,8 @@ export class RequestParser {
       buf[v + 4] !== 0x2f || !isDigit(buf[v + 5]) || buf[v + 6] !== 0x2e || !isDigit(buf[v + 7]) ||
       buf[v + 8] !== CR || buf[v + 9] !== LF
     ) {
-      const at = buf[v + 8] === CR ? v + 8 : v;
+      let at = v; // the first CR in or right after the version, if any: bare unless the line's LF follows
+      while (at < v + 8 && buf[at] !== CR) at++;
       throw requestLineError(buf, at, "malformed HTTP version (expected HTTP/x.y then CRLF)");
     }
     const major = buf[v + 5] - 0x30;

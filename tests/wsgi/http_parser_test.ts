@@ -12,7 +12,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HttpError, type ParserLimits, type RequestHead, RequestParser } from "../../wsgi/mod.ts";
-import { bytes, fieldValue, isHttpError, LIMITS, ows, RUNS, split, token, trimOws } from "./parser_suite.ts";
+import {
+  bytes,
+  fieldValue,
+  isHttpError,
+  latin1,
+  LIMITS,
+  ows,
+  RUNS,
+  split,
+  token,
+  trimOws,
+} from "./parser_suite.ts";
 
 /** What a RequestHead says, as plain data. */
 function snapshot(head: RequestHead): Record<string, unknown> {
@@ -659,6 +670,76 @@ Deno.test("parseHead: fixed refusals — request line, version, Host, expectatio
   assert.equal(parseWhole("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n").expectContinue, true);
   assert.equal(parseWhole("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keepAlive, true);
   assert.equal(parseWhole("GET / HTTP/1.1\r\nHost: h\r\nConnection: x, close\r\n\r\n").keepAlive, false);
+});
+
+// ---- bare CR (RFC 9112 §2.2: a recipient of a bare CR must refuse it or read it as SP; we refuse) ----
+
+/** The error `parseWhole` throws for `text`, which must be an HttpError. */
+function refusal(text: string): HttpError {
+  try {
+    parseWhole(text);
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
+  throw new assert.AssertionError({ message: `accepted: ${JSON.stringify(text)}` });
+}
+
+Deno.test("parseHead: a bare CR is refused wherever it stands, and told apart from the CR of a CRLF", () => {
+  const bare: string[] = [
+    "GET / HTTP/1.1\rHost: x\r\n\r\n", // a CR alone ending the request line
+    "GET / HTTP/1.1\r\r\nHost: x\r\n\r\n", // a CR before the line's CRLF
+    "G\rET / HTTP/1.1\r\nHost: x\r\n\r\n", // in the method
+    "GET\r/ HTTP/1.1\r\nHost: x\r\n\r\n", // in place of the first space
+    "GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n", // in the target
+    "GET /\r HTTP/1.1\r\nHost: x\r\n\r\n", // ending the target
+    "GET / HTTP/1\r.1\r\nHost: x\r\n\r\n", // in the version
+    "\rGET / HTTP/1.1\r\nHost: x\r\n\r\n", // before the request line
+    "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", // a CR alone ending a field line
+    "GET / HTTP/1.1\r\nHost: x\r\r\n\r\n", // a CR before a field line's CRLF
+    "GET / HTTP/1.1\r\nHo\rst: x\r\n\r\n", // in a field name
+    "GET / HTTP/1.1\r\nHost\r: x\r\n\r\n", // between a name and its colon
+    "GET / HTTP/1.1\r\nHost:\rx\r\n\r\n", // right after the colon
+    "GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", // in a value
+    "GET / HTTP/1.1\r\nHost: x\r\n\r\r\n\r\n", // a line of a CR and CRLF
+  ];
+  for (const text of bare) {
+    const error = refusal(text);
+    assert.equal(error.status, 400, JSON.stringify(text));
+    assert.match(error.message, /^bare CR in (the request line|a header field line)/, JSON.stringify(text));
+  }
+  // A CR right before the LF ends the line; what is wrong there is named for what it is.
+  const ends: [string, RegExp][] = [
+    ["GET /\r\nHost: x\r\n\r\n", /^request line without an HTTP version/],
+    ["GET / HTTP/1.1\r\nX\r\nHost: x\r\n\r\n", /^header field line without a colon/],
+    ["GET / HTTP/1.1 \r\nHost: x\r\n\r\n", /^malformed HTTP version/],
+    ["GET / HTTP/1\r\nHost: x\r\n\r\n", /^malformed HTTP version/],
+  ];
+  for (const [text, message] of ends) {
+    const error = refusal(text);
+    assert.equal(error.status, 400, JSON.stringify(text));
+    assert.match(error.message, message, JSON.stringify(text));
+  }
+  assert.deepEqual(parseWhole("GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\r\n").headers, ["Host", "x", "X", "a"]);
+});
+
+Deno.test("parseHead: property — a CR inserted anywhere in a valid head is a bare CR: 400, whole and at any split", () => {
+  fc.assert(
+    fc.property(request, fc.nat(), fc.array(fc.nat(), { maxLength: 8 }), (r, at, cuts) => {
+      const text = render(r);
+      // Anywhere before the blank line's CR (there, the blank line would no longer be blank).
+      const i = at % (text.length - 2);
+      const data = bytes(text.slice(0, i) + "\r" + text.slice(i));
+      const parser = new RequestParser(LIMITS);
+      const whole = feed(parser, [data]);
+      assert.equal(statusOf(whole), 400, `${JSON.stringify(data)}: ${String(whole.error)}`);
+      assert.match((whole.error as HttpError).message, /^bare CR/, JSON.stringify(latin1(data)));
+      const pieces = feed(parser, split(data, cuts));
+      assert.equal(statusOf(pieces), 400);
+      assert.equal((pieces.error as HttpError).message, (whole.error as HttpError).message);
+    }),
+    { numRuns: 400 },
+  );
 });
 
 // ---- Content-Length / Transfer-Encoding against RFC 9112 §6.1 and §6.3 ----

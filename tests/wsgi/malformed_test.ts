@@ -61,6 +61,33 @@ const ROWS: Row[] = [
     status: 400,
     close: true,
   },
+  {
+    name: "bare CR before the request line's CRLF",
+    request: "GET / HTTP/1.1\r\r\nHost: x\r\n\r\n",
+    status: 400,
+    close: true,
+  },
+  { name: "bare CR in the method", request: "G\rET / HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, close: true },
+  {
+    name: "bare CR in the version",
+    request: "GET / HTTP/1\r.1\r\nHost: x\r\n\r\n",
+    status: 400,
+    close: true,
+  },
+  {
+    name: "bare CR ending a field line",
+    request: "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n",
+    status: 400,
+    close: true,
+  },
+  { name: "bare CR before a field line's CRLF", request: get11("X: y\r\r\n"), status: 400, close: true },
+  { name: "bare CR in a field name", request: get11("X\r-A: y\r\n"), status: 400, close: true },
+  {
+    name: "bare CR in a trailer line",
+    request: chunked("3\r\nabc\r\n0\r\nX: a\rb\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
   { name: "obs-fold (SP)", request: get11("X: a\r\n b\r\n"), status: 400, close: true },
   { name: "obs-fold (HTAB)", request: get11("X: a\r\n\tb\r\n"), status: 400, close: true },
   {
@@ -695,7 +722,13 @@ for (
 Deno.test("malformed: any split of a bad request gets the same answer (bytes one at a time)", async () => {
   const server = startServer(readAll);
   try {
-    for (const request of ["GET / HTTP/1.1\r\nHost : x\r\n\r\n", chunked("3\r\nabcdef\r\n0\r\n\r\n")]) {
+    const requests = [
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+      chunked("3\r\nabcdef\r\n0\r\n\r\n"),
+      "GET / HTTP/1.1\rHost: x\r\n\r\n",
+      get11("X: a\r\r\n"),
+    ];
+    for (const request of requests) {
       const client = await Client.connect(server.port);
       try {
         for (const byte of request) {
