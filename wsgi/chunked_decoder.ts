@@ -4,25 +4,40 @@
  *
  * @module
  */
-import { CR, HEX, HTAB, latin1, LF, SP } from "./byte_classes.ts";
+import { CR, FIELD_BYTE, HEX, hexByte, HTAB, latin1, LF, QDTEXT, SP, TCHAR } from "./byte_classes.ts";
 import { FieldLine } from "./field_line.ts";
 import { HttpError } from "./http_error.ts";
 import type { ParserLimits } from "./http_parser.ts";
 
-/** States of the decoder. */
+/** States of the decoder: the size line (digits, then the extensions' grammar), the data, the trailers. */
 const SIZE = 0, // hex digits of the chunk size
-  EXT = 1, // after the size: whitespace and `;extensions` up to CR
-  SIZE_LF = 2, // the LF after the size line's CR
-  DATA = 3, // chunk data
-  DATA_CR = 4, // the CR after the data
-  DATA_LF = 5, // the LF after it
-  TRAILER = 6, // a trailer line (or the empty line that ends the body), up to its LF
-  DONE = 7;
+  SIZE_WS = 1, // whitespace after the size: only a ";" may follow (BWS)
+  EXT_NAME_START = 2, // after ";": BWS, then the extension's name
+  EXT_NAME = 3, // in the name (a token)
+  EXT_NAME_WS = 4, // whitespace after the name: "=" or ";" must follow
+  EXT_VALUE_START = 5, // after "=": BWS, then a token or a quoted-string
+  EXT_TOKEN = 6, // in a token value
+  EXT_QUOTED = 7, // in a quoted-string value
+  EXT_QUOTED_PAIR = 8, // the byte after a backslash in a quoted-string
+  EXT_QUOTE_END = 9, // right after the closing quote
+  EXT_VALUE_WS = 10, // whitespace after a value: only a ";" may follow
+  SIZE_LF = 11, // the LF after the size line's CR
+  DATA = 12, // chunk data
+  DATA_CR = 13, // the CR after the data
+  DATA_LF = 14, // the LF after it
+  TRAILER = 15, // a trailer line (or the empty line that ends the body), up to its LF
+  DONE = 16;
+
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * Decodes a chunked body from the bytes it is fed, in place: `decode`
  * reports where the next data slice is, never copying it. Any split of the
- * input works. Chunk extensions are skipped; trailer fields are parsed like header fields and kept apart, never
+ * input works. Chunk extensions are checked against their grammar, then
+ * ignored; trailer fields are parsed like header fields and kept apart, never
  * merged into the headers.
  *
  * @example
@@ -54,10 +69,6 @@ export class ChunkedDecoder {
   #digits = 0;
   #significant = 0;
   #remaining = 0;
-  /** Whether a `;` was seen on the size line: what follows is an extension. */
-  #inExtension = false;
-  /** Whether whitespace followed the size (it may only lead to an extension). */
-  #spaced = false;
   /** Bytes of the current size line (bounded by maxRequestLine). */
   #lineBytes = 0;
   /** Bytes of the trailer section so far (bounded by maxHeaderBytes). */
@@ -82,8 +93,8 @@ export class ChunkedDecoder {
    * When a data slice was found it is `buf[dataStart, dataEnd)`, and decoding
    * stopped right after it: hand it on, then call again.
    *
-   * @throws {HttpError} 400 (bad chunk size or framing; bad trailer
-   * field), 413 (body over the limit), 431 (trailers over the limits).
+   * @throws {HttpError} 400 (bad chunk size, extension or framing; bad
+   * trailer field), 413 (body over the limit), 431 (trailers over the limits).
    */
   decode(buf: Uint8Array, start: number, end: number): number {
     this.dataStart = this.dataEnd = start;
@@ -101,27 +112,10 @@ export class ChunkedDecoder {
             }
             this.#size = this.#size * 16 + digit;
           } else if (this.#digits === 0) throw new HttpError(400, "chunk size is not a hexadecimal number");
-          else {
-            this.#state = EXT;
-            continue; // look at this byte again as part of the extension
-          }
+          else if (b === CR) this.#state = SIZE_LF;
+          else this.#state = afterSize(b);
           break;
         }
-        case EXT:
-          if (b === CR) {
-            if (this.#spaced && !this.#inExtension) {
-              throw new HttpError(400, "whitespace after a chunk size without an extension");
-            }
-            this.#state = SIZE_LF;
-          } else if (b === LF) throw new HttpError(400, "bare LF in a chunk size line");
-          else if ((b < 0x20 && b !== HTAB) || b === 0x7f) {
-            throw new HttpError(400, "control byte in a chunk size line");
-          } else if (b === 0x3b) this.#inExtension = true;
-          else if (!this.#inExtension) {
-            if (b !== SP && b !== HTAB) throw new HttpError(400, "invalid byte after the chunk size");
-            this.#spaced = true;
-          }
-          break;
         case SIZE_LF:
           if (b !== LF) throw new HttpError(400, "bare CR in a chunk size line (a line ends with CRLF)");
           this.#endSizeLine();
@@ -148,7 +142,6 @@ export class ChunkedDecoder {
             this.#significant =
             this.#lineBytes =
               0;
-          this.#inExtension = this.#spaced = false;
           pos++;
           continue;
         case TRAILER:
@@ -156,6 +149,8 @@ export class ChunkedDecoder {
           continue;
         case DONE:
           return pos;
+        default:
+          this.#state = extensionStep(this.#state, b);
       }
       if (++this.#lineBytes > this.#limits.maxRequestLine) {
         throw new HttpError(400, `chunk size line longer than ${this.#limits.maxRequestLine} bytes`);
@@ -236,4 +231,103 @@ export class ChunkedDecoder {
     field.parse(line, start, end);
     this.trailers.push(latin1(line, start, field.nameEnd), latin1(line, field.valueStart, field.valueEnd));
   }
+}
+
+/** The state after the first byte that is not a hex digit (nor CR) after the chunk size. */
+function afterSize(b: number): number {
+  if (b === SEMICOLON) return EXT_NAME_START;
+  if (b === SP || b === HTAB) return SIZE_WS;
+  throw sizeLineError(SIZE, b);
+}
+
+/**
+ * One step of the chunk-ext grammar (RFC 9112, 7.1.1):
+ * `*( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`, the name a
+ * token, the value a token or a quoted-string (with quoted-pairs). Returns
+ * the state after byte `b`; a CR where the grammar allows the line to end
+ * leads to `SIZE_LF`.
+ *
+ * @throws {HttpError} 400 where the grammar does not allow `b`.
+ */
+function extensionStep(state: number, b: number): number {
+  const ws = b === SP || b === HTAB;
+  switch (state) {
+    case SIZE_WS:
+      if (ws) return SIZE_WS;
+      if (b === SEMICOLON) return EXT_NAME_START;
+      if (b === CR) throw new HttpError(400, "whitespace after a chunk size without an extension");
+      break;
+    case EXT_NAME_START:
+      if (TCHAR[b] === 1) return EXT_NAME;
+      if (ws) return EXT_NAME_START;
+      if (b === CR || b === SEMICOLON || b === EQUALS) {
+        throw new HttpError(400, "chunk extension without a name (a ';' must be followed by a token)");
+      }
+      break;
+    case EXT_NAME:
+      if (TCHAR[b] === 1) return EXT_NAME;
+      if (b === CR) return SIZE_LF;
+      if (b === SEMICOLON) return EXT_NAME_START;
+      if (b === EQUALS) return EXT_VALUE_START;
+      if (ws) return EXT_NAME_WS;
+      break;
+    case EXT_NAME_WS:
+      if (ws) return EXT_NAME_WS;
+      if (b === EQUALS) return EXT_VALUE_START;
+      if (b === SEMICOLON) return EXT_NAME_START;
+      break;
+    case EXT_VALUE_START:
+      if (TCHAR[b] === 1) return EXT_TOKEN;
+      if (b === DQUOTE) return EXT_QUOTED;
+      if (ws) return EXT_VALUE_START;
+      if (b === CR || b === SEMICOLON) throw new HttpError(400, "chunk extension with '=' but no value");
+      break;
+    case EXT_TOKEN:
+      if (TCHAR[b] === 1) return EXT_TOKEN;
+      if (b === CR) return SIZE_LF;
+      if (b === SEMICOLON) return EXT_NAME_START;
+      if (ws) return EXT_VALUE_WS;
+      break;
+    case EXT_QUOTED:
+      if (QDTEXT[b] === 1) return EXT_QUOTED;
+      if (b === DQUOTE) return EXT_QUOTE_END;
+      if (b === BACKSLASH) return EXT_QUOTED_PAIR;
+      break;
+    case EXT_QUOTED_PAIR:
+      if (FIELD_BYTE[b] === 1) return EXT_QUOTED;
+      break;
+    case EXT_QUOTE_END:
+      if (b === CR) return SIZE_LF;
+      if (b === SEMICOLON) return EXT_NAME_START;
+      if (ws) return EXT_VALUE_WS;
+      break;
+    case EXT_VALUE_WS:
+      if (ws) return EXT_VALUE_WS;
+      if (b === SEMICOLON) return EXT_NAME_START;
+      break;
+  }
+  throw sizeLineError(state, b);
+}
+
+/** Why byte `b` is refused in `state` of the size line. */
+function sizeLineError(state: number, b: number): HttpError {
+  if (b === LF) return new HttpError(400, "bare LF in a chunk size line (a line ends with CRLF)");
+  if (state === EXT_QUOTED || state === EXT_QUOTED_PAIR) {
+    return new HttpError(
+      400,
+      b === CR
+        ? "unbalanced quote in a chunk extension (the quoted-string does not end before the line)"
+        : `invalid byte 0x${hexByte(b)} in a quoted chunk extension value`,
+    );
+  }
+  if (b === CR) return new HttpError(400, "whitespace at the end of a chunk size line");
+  if ((b < 0x20 && b !== HTAB) || b === 0x7f) {
+    return new HttpError(400, `control byte 0x${hexByte(b)} in a chunk size line`);
+  }
+  return new HttpError(
+    400,
+    state === SIZE || state === SIZE_WS
+      ? `invalid byte 0x${hexByte(b)} after the chunk size (expected CRLF or ";" and an extension)`
+      : `invalid byte 0x${hexByte(b)} in a chunk extension`,
+  );
 }

@@ -9,9 +9,11 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ChunkedDecoder, type ParserLimits } from "../../wsgi/mod.ts";
+import { ChunkedDecoder, HttpError, type ParserLimits } from "../../wsgi/mod.ts";
 import {
+  byteByByte,
   bytes,
+  FIELD_CHARS,
   fieldValue,
   isHttpError,
   latin1,
@@ -117,7 +119,19 @@ function decodePieces(pieces: readonly Uint8Array[], limits: ParserLimits, bodyL
   };
 }
 
-const EXTENSIONS = ["", "", ";a=b", ";x", " ;x", "\t;x", "; a = b", ';q="quoted ; value"', ";a=b;c", ";\xe9"];
+const EXTENSIONS = [
+  "",
+  "",
+  ";a=b",
+  ";x",
+  " ;x",
+  "\t;x",
+  "; a = b",
+  ';q="quoted ; value"',
+  ";a=b;c",
+  ';a="caf\xe9 \\" \\\xe9";b',
+  ';a="" ;b= c',
+];
 
 const chunkedBody = fc.record({
   body: fc.uint8Array({ maxLength: 300 }),
@@ -222,6 +236,23 @@ const CHUNKED_ERRORS: [string, string, number, ParserLimits?][] = [
   ["NUL in an extension", "5;a=\x00b\r\nhello\r\n0\r\n\r\n", 400],
   ["DEL in an extension", "5;\x7f\r\nhello\r\n0\r\n\r\n", 400],
   ["NUL after the size", "5\x00\r\nhello\r\n0\r\n\r\n", 400],
+  ["';' without an extension name", "5;\r\nhello\r\n0\r\n\r\n", 400],
+  ["';' then whitespace and '=' without a name", "5; =x\r\nhello\r\n0\r\n\r\n", 400],
+  ["';;'", "5;a;;b\r\nhello\r\n0\r\n\r\n", 400],
+  ["';' without a name on the last chunk", "5\r\nhello\r\n0;\r\n\r\n", 400],
+  ["unbalanced quote", '5;a="b\r\nhello\r\n0\r\n\r\n', 400],
+  ["unbalanced quote after an escaped quote", '5;a="b\\"\r\nhello\r\n0\r\n\r\n', 400],
+  ["unbalanced quote on the last chunk", '5\r\nhello\r\n0;a="\r\n\r\n', 400],
+  ["'=' without a value", "5;a=\r\nhello\r\n0\r\n\r\n", 400],
+  ["a name that is not a token", "5;\xe9\r\nhello\r\n0\r\n\r\n", 400],
+  ["a token value with obs-text", "5;a=\xe9\r\nhello\r\n0\r\n\r\n", 400],
+  ["two words for a name", "5;a b\r\nhello\r\n0\r\n\r\n", 400],
+  ["whitespace after an extension name, then CRLF", "5;a \r\nhello\r\n0\r\n\r\n", 400],
+  ["whitespace after an extension value, then CRLF", "5;a=b\t\r\nhello\r\n0\r\n\r\n", 400],
+  ["a byte after a closing quote", '5;a="b"c\r\nhello\r\n0\r\n\r\n', 400],
+  ["a control byte in a quoted value", '5;a="\x01"\r\nhello\r\n0\r\n\r\n', 400],
+  ["a control byte in a quoted-pair", '5;a="\\\x01"\r\nhello\r\n0\r\n\r\n', 400],
+  ["a bare LF in a quoted value", '5;a="b\nc"\r\nhello\r\n0\r\n\r\n', 400],
   ["obs-fold in the trailers", "0\r\nX: a\r\n b\r\n\r\n", 400],
   ["space before a trailer's colon", "0\r\nX : a\r\n\r\n", 400],
   ["NUL in a trailer value", "0\r\nX: a\x00b\r\n\r\n", 400],
@@ -315,4 +346,156 @@ Deno.test("ChunkedDecoder: leading zeros do not count against the 12 significant
   const r = decodePieces([body], { ...LIMITS, maxBodyBytes: 100 });
   assert.equal(r.error, null);
   assert.equal(latin1(r.data), "hello");
+});
+
+// ---- chunk extensions (RFC 9112 §7.1.1) ----
+
+/**
+ * The model: `chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS
+ * chunk-ext-val ] )`, name = token, val = token / quoted-string, with
+ * quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ). A regex is fine here:
+ * it is the test's oracle, not the parser.
+ */
+const TOKEN_RE = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const QUOTED_RE = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+const BWS_RE = "[ \\t]*";
+const CHUNK_EXT = new RegExp(
+  `^(?:${BWS_RE};${BWS_RE}${TOKEN_RE}(?:${BWS_RE}=${BWS_RE}(?:${TOKEN_RE}|${QUOTED_RE}))?)*$`,
+);
+
+/** What decoding `5<ext>\r\nhello\r\n0<ext2>\r\n\r\n` in `pieces` gives: the data, or the error's status and message. */
+function withExtensions(ext: string, last: string, cuts: readonly number[] | "bytes"): string {
+  const data = bytes(`5${ext}\r\nhello\r\n0${last}\r\n\r\n`);
+  const r = decodePieces(cuts === "bytes" ? byteByByte(data) : split(data, cuts), LIMITS);
+  if (r.error === null) return r.done ? `data ${latin1(r.data)}` : "incomplete";
+  if (!(r.error instanceof HttpError)) throw r.error;
+  return `${r.error.status} ${r.error.message}`;
+}
+
+const BWS = fc.string({ unit: fc.constantFrom(" ", "\t"), maxLength: 2 });
+const QDTEXT_CHARS = FIELD_CHARS.filter((c) => c !== '"' && c !== "\\");
+const quoted = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(...QDTEXT_CHARS),
+      fc.constantFrom(...FIELD_CHARS).map((c) => "\\" + c),
+    ),
+    { maxLength: 6 },
+  )
+  .map((parts) => `"${parts.join("")}"`);
+/** One extension by the grammar, in parts so that a test can break one. */
+const extension = fc.record({
+  before: BWS,
+  after: BWS,
+  name: token,
+  value: fc.option(fc.tuple(BWS, BWS, fc.oneof(token, quoted)), { nil: null }),
+});
+type Extension = typeof extension extends fc.Arbitrary<infer T> ? T : never;
+const render = (e: Extension, name = e.name) =>
+  `${e.before};${e.after}${name}${e.value === null ? "" : `${e.value[0]}=${e.value[1]}${e.value[2]}`}`;
+
+Deno.test("chunk extensions: the three refusals, with their messages, whole, byte by byte and at every split", () => {
+  const cases: [string, RegExp][] = [
+    [";", /^400 chunk extension without a name/],
+    ["; =x", /^400 chunk extension without a name/],
+    [";a;", /^400 chunk extension without a name/],
+    [';a="b', /^400 unbalanced quote in a chunk extension/],
+    [';a="b\\"', /^400 unbalanced quote in a chunk extension/],
+    [';a="b\\', /^400 unbalanced quote in a chunk extension/],
+  ];
+  for (const [ext, message] of cases) {
+    for (const [first, last] of [[ext, ""], ["", ext]]) {
+      const whole = withExtensions(first, last, []);
+      assert.match(whole, message, JSON.stringify(ext));
+      assert.equal(withExtensions(first, last, "bytes"), whole);
+      const length = `5${first}\r\nhello\r\n0${last}\r\n\r\n`.length;
+      for (let at = 0; at <= length; at++) {
+        assert.equal(withExtensions(first, last, [at]), whole, `${JSON.stringify(ext)} split at ${at}`);
+      }
+    }
+  }
+});
+
+Deno.test("chunk extensions: property — extensions by the grammar are accepted and ignored at any split", () => {
+  fc.assert(
+    fc.property(
+      fc.array(extension, { maxLength: 3 }),
+      fc.array(extension, { maxLength: 2 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (exts, lasts, cuts) => {
+        const ext = exts.map((e) => render(e)).join("");
+        const last = lasts.map((e) => render(e)).join("");
+        assert.match(ext + last, /^[^\r\n]*$/);
+        assert.equal(withExtensions(ext, last, []), "data hello", JSON.stringify([ext, last]));
+        assert.equal(withExtensions(ext, last, cuts), "data hello");
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});
+
+Deno.test("chunk extensions: property — without a name, or with a quote left open, 400 at any split", () => {
+  fc.assert(
+    fc.property(
+      fc.array(extension, { minLength: 1, maxLength: 3 }),
+      fc.nat(),
+      fc.boolean(),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (exts, which, open, cuts) => {
+        const k = which % exts.length;
+        let broken: string;
+        let message: RegExp;
+        if (open) {
+          // Drop the closing quote of a quoted value (the last extension's: the line ends inside the string).
+          const e = exts[exts.length - 1];
+          e.value = [e.value?.[0] ?? "", e.value?.[1] ?? "", `"${(e.value?.[2] ?? "").replaceAll('"', "")}`];
+          broken = exts.map((x) => render(x)).join("");
+          message = /^400 unbalanced quote in a chunk extension/;
+        } else {
+          broken = exts.map((x, i) => render(x, i === k ? "" : x.name)).join("");
+          message = /^400 chunk extension without a name/;
+        }
+        const whole = withExtensions(broken, "", []);
+        assert.match(whole, message, JSON.stringify(broken));
+        assert.equal(withExtensions(broken, "", cuts), whole);
+        assert.equal(withExtensions("", broken, cuts), withExtensions("", broken, []));
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});
+
+Deno.test("chunk extensions: property — any string of extension bytes is accepted exactly when the grammar says so", () => {
+  // Bytes and grammar-shaped fragments, so that some strings are valid; no hex
+  // digits first (right after the size they would be read as more of it).
+  const fragment = fc.constantFrom(
+    ...[" ", "\t", ";", "=", '"', "\\", "x", "y-", "\xe9", "\x01", ",", "@"],
+    ...[";x", "=y", '"q"', ";x=y", ';x="a\\"b"', '="\\\xe9 "'],
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fragment, { maxLength: 6 }).map((parts) => parts.join("")),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (ext, cuts) => {
+        const whole = withExtensions(ext, "", []);
+        if (CHUNK_EXT.test(ext)) assert.equal(whole, "data hello", JSON.stringify(ext));
+        else assert.match(whole, /^400 /, JSON.stringify(ext));
+        assert.equal(withExtensions(ext, "", cuts), whole, JSON.stringify(ext));
+        assert.equal(withExtensions("", ext, cuts), whole.startsWith("400") ? whole : "data hello");
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("chunk extensions: a long valid extension still counts against the size line's limit", () => {
+  const small = { ...LIMITS, maxRequestLine: 64 };
+  const ok = bytes(`5;a="${"x".repeat(50)}"\r\nhello\r\n0\r\n\r\n`);
+  assert.equal(decodePieces([ok], small).error, null);
+  const long = bytes(`5;a="${"x".repeat(70)}"\r\nhello\r\n0\r\n\r\n`);
+  for (const pieces of [[long], byteByByte(long)]) {
+    const r = decodePieces(pieces, small);
+    isHttpError(400)(r.error);
+    assert.match((r.error as HttpError).message, /^chunk size line longer than 64 bytes/);
+  }
 });

@@ -511,6 +511,49 @@ const ROWS: Row[] = [
     body: "ok 5",
   },
   {
+    name: "chunk extensions with BWS, quoted-pairs and obs-text in quotes (200)",
+    request: chunked('3 ; a = b ;c\r\nabc\r\n2;x="\\"\xe9\\\\";y="" \t;z\r\nde\r\n0\r\n\r\n'),
+    status: 200,
+    close: false,
+    body: "ok 5",
+  },
+  {
+    name: "chunk extension ';' without a name",
+    request: chunked("5;\r\nhello\r\n0\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension '; =x' without a name",
+    request: chunked("5; =x\r\nhello\r\n0\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension without a name on the last chunk",
+    request: chunked("5\r\nhello\r\n0;\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension with an unbalanced quote",
+    request: chunked('5;a="b\r\nhello\r\n0\r\n\r\n'),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension whose closing quote is escaped",
+    request: chunked('5;a="b\\"\r\nhello\r\n0\r\n\r\n'),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension name that is not a token",
+    request: chunked("5;\xe9\r\nhello\r\n0\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
     name: "upper-case hex chunk size (200)",
     request: chunked(`A\r\n${"x".repeat(10)}\r\n0\r\n\r\n`),
     status: 200,
@@ -727,6 +770,8 @@ Deno.test("malformed: any split of a bad request gets the same answer (bytes one
       chunked("3\r\nabcdef\r\n0\r\n\r\n"),
       "GET / HTTP/1.1\rHost: x\r\n\r\n",
       get11("X: a\r\r\n"),
+      chunked("5;\r\nhello\r\n0\r\n\r\n"),
+      chunked('5;a="b\r\nhello\r\n0\r\n\r\n'),
     ];
     for (const request of requests) {
       const client = await Client.connect(server.port);
