@@ -10,7 +10,9 @@ import { prependBytes } from "./bytes.ts";
 import { ClientGone } from "./errors.ts";
 import { readLine } from "./read_line.ts";
 import type { Socket } from "../core/mod.ts";
-import { ChunkedDecoder, type ParserLimits, type RequestHead } from "./http_parser.ts";
+import { ChunkedDecoder } from "./chunked_decoder.ts";
+import type { ParserLimits } from "./http_parser.ts";
+import type { RequestHead } from "./request_head.ts";
 
 const EMPTY = new Uint8Array(0);
 

@@ -6,7 +6,7 @@
  */
 import type { Scheduler } from "../core/mod.ts";
 import type { FileWrapperFactory } from "./file_wrapper.ts";
-import type { RequestHead } from "./http_parser.ts";
+import type { RequestHead } from "./request_head.ts";
 import type { Input } from "./input.ts";
 import type { CogenProxy, CoreMirror, InputOperations } from "./proxy.ts";
 

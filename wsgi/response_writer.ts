@@ -13,7 +13,7 @@ import type { ResponseSink } from "./app_host.ts";
 import type { Chunk } from "./app.ts";
 import type { RequestBody } from "./body.ts";
 import { STATUS_TEXT } from "./http_error.ts";
-import type { RequestHead } from "./http_parser.ts";
+import type { RequestHead } from "./request_head.ts";
 import type { ResolvedLimits } from "./options.ts";
 import type { Output } from "./output.ts";
 import { dateHeader, type Framing, type ServerLines, writeHead } from "./response_head.ts";

@@ -6,48 +6,24 @@
  *   leading empty lines, limits raised as soon as the bytes so far exceed them;
  * - round-trips of generated valid requests;
  * - generated valid requests corrupted with one ambiguity vector are refused;
- * - `ChunkedDecoder` on generated chunked bodies at random splits, its errors,
- *   and that it never reads outside `[start, end)`;
  * - Content-Length / Transfer-Encoding framing checked against a model of
  *   RFC 9112 §6.1 and §6.3 for a generated set of header combinations.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { HttpError, type ParserLimits, type RequestHead, RequestParser } from "../../wsgi/mod.ts";
 import {
-  ChunkedDecoder,
-  HttpError,
-  latin1 as latin1Of,
-  type ParserLimits,
-  type RequestHead,
-  RequestParser,
-} from "../../wsgi/mod.ts";
-
-const LIMITS: ParserLimits = {
-  maxRequestLine: 8192,
-  maxHeaderBytes: 16384,
-  maxHeaders: 100,
-  maxBodyBytes: 1_000_000,
-};
-const RUNS = 200;
-
-// ---- helpers ----
-
-/** A string of code points 0-255 as bytes (ISO-8859-1). */
-function bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff) throw new RangeError(`not a byte: U+${c.toString(16)}`);
-    out[i] = c;
-  }
-  return out;
-}
-
-function latin1(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += String.fromCharCode(x);
-  return s;
-}
+  bytes,
+  fieldValue,
+  isHttpError,
+  latin1,
+  LIMITS,
+  ows,
+  RUNS,
+  split,
+  token,
+  trimOws,
+} from "./parser_suite.ts";
 
 /** What a RequestHead says, as plain data. */
 function snapshot(head: RequestHead): Record<string, unknown> {
@@ -73,19 +49,6 @@ function snapshot(head: RequestHead): Record<string, unknown> {
 const STALE = bytes("\r\n\r\n");
 /** What precedes `start`: the tail of an earlier request, ending with a CR. */
 const BEFORE = bytes("GET /old HTTP/1.1\r\nHost: x\r\n\r\nXY\r");
-
-/** Splits `data` at `cuts` (any naturals, taken modulo its length + 1; repeats give empty pieces). */
-function split(data: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = cuts.map((c) => c % (data.length + 1)).sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let last = 0;
-  for (const p of points) {
-    pieces.push(data.subarray(last, p));
-    last = p;
-  }
-  pieces.push(data.subarray(last));
-  return pieces;
-}
 
 interface Fed {
   /** The head, or the error findHead/parseHead threw. */
@@ -139,14 +102,6 @@ function parseWhole(s: string | Uint8Array, limits: ParserLimits = LIMITS): Requ
   const end = parser.findHead(b, 0, b.length);
   assert.ok(end >= 0, "no complete head");
   return parser.parseHead(b, end);
-}
-
-function isHttpError(status: number): (e: unknown) => boolean {
-  return (e: unknown) => {
-    assert.ok(e instanceof HttpError, `expected HttpError ${status}, got ${String(e)}`);
-    assert.equal(e.status, status, `expected ${status}, got ${e.status}: ${e.message}`);
-    return true;
-  };
 }
 
 function statusOf(f: Fed): number | "head" | "incomplete" {
@@ -390,17 +345,11 @@ Deno.test("findHead: limits, property: every prefix of a random request agrees w
 
 // ---- generated valid requests ----
 
-const TCHARS = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".split("");
 const TARGET_CHARS: string[] = [];
 for (let b = 0x21; b <= 0x7e; b++) if (b !== 0x23) TARGET_CHARS.push(String.fromCharCode(b));
-const FIELD_CHARS: string[] = [" ", "\t"];
-for (let b = 0x21; b <= 0xff; b++) if (b !== 0x7f) FIELD_CHARS.push(String.fromCharCode(b));
 const HOST_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".split("");
 const SPECIAL = new Set(["host", "content-length", "transfer-encoding", "expect", "connection"]);
 
-const token = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 12 });
-const ows = fc.string({ unit: fc.constantFrom(" ", "\t"), maxLength: 3 });
-const fieldValue = fc.tuple(ows, fc.string({ unit: fc.constantFrom(...FIELD_CHARS), maxLength: 24 }), ows);
 const randomCase = (word: string) =>
   fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((ups) =>
     Array.from(word, (c, i) => (ups[i] ? c.toUpperCase() : c.toLowerCase())).join("")
@@ -476,10 +425,6 @@ const request: fc.Arbitrary<Req> = fc
 
 function render(r: Pick<Req, "method" | "target" | "version" | "fields">): string {
   return `${r.method} ${r.target} ${r.version}\r\n${r.fields.map(([n, v]) => `${n}:${v}\r\n`).join("")}\r\n`;
-}
-
-function trimOws(v: string): string {
-  return v.replace(/^[ \t]+/, "").replace(/[ \t]+$/, "");
 }
 
 /** The path and query the parser owes for a target (RFC 9112 §3.2). */
@@ -727,6 +672,76 @@ Deno.test("parseHead: fixed refusals — request line, version, Host, expectatio
   assert.equal(parseWhole("GET / HTTP/1.1\r\nHost: h\r\nConnection: x, close\r\n\r\n").keepAlive, false);
 });
 
+// ---- bare CR (RFC 9112 §2.2: a recipient of a bare CR must refuse it or read it as SP; we refuse) ----
+
+/** The error `parseWhole` throws for `text`, which must be an HttpError. */
+function refusal(text: string): HttpError {
+  try {
+    parseWhole(text);
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
+  throw new assert.AssertionError({ message: `accepted: ${JSON.stringify(text)}` });
+}
+
+Deno.test("parseHead: a bare CR is refused wherever it stands, and told apart from the CR of a CRLF", () => {
+  const bare: string[] = [
+    "GET / HTTP/1.1\rHost: x\r\n\r\n", // a CR alone ending the request line
+    "GET / HTTP/1.1\r\r\nHost: x\r\n\r\n", // a CR before the line's CRLF
+    "G\rET / HTTP/1.1\r\nHost: x\r\n\r\n", // in the method
+    "GET\r/ HTTP/1.1\r\nHost: x\r\n\r\n", // in place of the first space
+    "GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n", // in the target
+    "GET /\r HTTP/1.1\r\nHost: x\r\n\r\n", // ending the target
+    "GET / HTTP/1\r.1\r\nHost: x\r\n\r\n", // in the version
+    "\rGET / HTTP/1.1\r\nHost: x\r\n\r\n", // before the request line
+    "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n", // a CR alone ending a field line
+    "GET / HTTP/1.1\r\nHost: x\r\r\n\r\n", // a CR before a field line's CRLF
+    "GET / HTTP/1.1\r\nHo\rst: x\r\n\r\n", // in a field name
+    "GET / HTTP/1.1\r\nHost\r: x\r\n\r\n", // between a name and its colon
+    "GET / HTTP/1.1\r\nHost:\rx\r\n\r\n", // right after the colon
+    "GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", // in a value
+    "GET / HTTP/1.1\r\nHost: x\r\n\r\r\n\r\n", // a line of a CR and CRLF
+  ];
+  for (const text of bare) {
+    const error = refusal(text);
+    assert.equal(error.status, 400, JSON.stringify(text));
+    assert.match(error.message, /^bare CR in (the request line|a header field line)/, JSON.stringify(text));
+  }
+  // A CR right before the LF ends the line; what is wrong there is named for what it is.
+  const ends: [string, RegExp][] = [
+    ["GET /\r\nHost: x\r\n\r\n", /^request line without an HTTP version/],
+    ["GET / HTTP/1.1\r\nX\r\nHost: x\r\n\r\n", /^header field line without a colon/],
+    ["GET / HTTP/1.1 \r\nHost: x\r\n\r\n", /^malformed HTTP version/],
+    ["GET / HTTP/1\r\nHost: x\r\n\r\n", /^malformed HTTP version/],
+  ];
+  for (const [text, message] of ends) {
+    const error = refusal(text);
+    assert.equal(error.status, 400, JSON.stringify(text));
+    assert.match(error.message, message, JSON.stringify(text));
+  }
+  assert.deepEqual(parseWhole("GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n\r\n").headers, ["Host", "x", "X", "a"]);
+});
+
+Deno.test("parseHead: property — a CR inserted anywhere in a valid head is a bare CR: 400, whole and at any split", () => {
+  fc.assert(
+    fc.property(request, fc.nat(), fc.array(fc.nat(), { maxLength: 8 }), (r, at, cuts) => {
+      const text = render(r);
+      // Anywhere before the blank line's CR (there, the blank line would no longer be blank).
+      const i = at % (text.length - 2);
+      const data = bytes(text.slice(0, i) + "\r" + text.slice(i));
+      const parser = new RequestParser(LIMITS);
+      const whole = feed(parser, [data]);
+      assert.equal(statusOf(whole), 400, `${JSON.stringify(data)}: ${String(whole.error)}`);
+      assert.match((whole.error as HttpError).message, /^bare CR/, JSON.stringify(latin1(data)));
+      const pieces = feed(parser, split(data, cuts));
+      assert.equal(statusOf(pieces), 400);
+      assert.equal((pieces.error as HttpError).message, (whole.error as HttpError).message);
+    }),
+    { numRuns: 400 },
+  );
+});
+
 // ---- Content-Length / Transfer-Encoding against RFC 9112 §6.1 and §6.3 ----
 
 /** Elements of a list-based field (RFC 9110 §5.6.1): split on commas, OWS trimmed, empty ones ignored. */
@@ -908,297 +923,7 @@ Deno.test("BUG parseHead: a Host value outside the grammar of RFC 9110 §7.2 get
   }
 });
 
-// ---- ChunkedDecoder ----
-
-/** A view of `real` that throws when a byte outside `window` is read. */
-function guarded(real: Uint8Array, window: { start: number; end: number }): Uint8Array {
-  return new Proxy(real, {
-    get(target, key) {
-      if (typeof key === "string" && key !== "" && /^[0-9]+$/.test(key)) {
-        const i = Number(key);
-        if (i < window.start || i >= window.end) {
-          throw new Error(`decode read buf[${i}] outside [${window.start}, ${window.end})`);
-        }
-      }
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-interface Decoded {
-  data: Uint8Array;
-  trailers: string[];
-  /** Where decoding stopped (relative to the start of the stream). */
-  stop: number;
-  done: boolean;
-  error: unknown;
-  /** Bytes fed when done became true (or when the error was thrown). */
-  fedAt: number;
-  /** Whether done was ever true before the last body byte was fed. */
-  earlyDone: boolean;
-}
-
-/**
- * Feeds `pieces` to a decoder the way `RequestBody` does: the buffer grows,
- * `decode` is called on `[pos, end)` until it is done or all is consumed;
- * reads outside that window throw.
- */
-function decodePieces(pieces: readonly Uint8Array[], limits: ParserLimits, bodyLength = Infinity): Decoded {
-  const total = pieces.reduce((n, p) => n + p.length, 0);
-  const offset = 7;
-  const real = new Uint8Array(offset + total + 16).fill(0x0a);
-  const window = { start: 0, end: 0 };
-  const buf = guarded(real, window);
-  const decoder = new ChunkedDecoder(limits);
-  const out: number[] = [];
-  let pos = offset;
-  let end = offset;
-  let earlyDone = false;
-  try {
-    for (const piece of pieces) {
-      real.set(piece, end);
-      end += piece.length;
-      while (pos < end && !decoder.done) {
-        window.start = pos;
-        window.end = end;
-        const next = decoder.decode(buf, pos, end);
-        assert.ok(next > pos || decoder.done, "decode made no progress");
-        assert.ok(next <= end);
-        if (decoder.dataEnd > decoder.dataStart) {
-          assert.ok(decoder.dataStart >= pos && decoder.dataEnd <= next);
-          out.push(...real.subarray(decoder.dataStart, decoder.dataEnd));
-        }
-        pos = next;
-      }
-      if (decoder.done) {
-        if (end - offset < bodyLength) earlyDone = true;
-        break;
-      }
-    }
-  } catch (error) {
-    return {
-      data: Uint8Array.from(out),
-      trailers: decoder.trailers,
-      stop: pos - offset,
-      done: decoder.done,
-      error,
-      fedAt: end - offset,
-      earlyDone,
-    };
-  }
-  // Once done, decode consumes nothing more.
-  if (decoder.done && pos < end) {
-    window.start = pos;
-    window.end = end;
-    assert.equal(decoder.decode(buf, pos, end), pos);
-    assert.equal(decoder.dataEnd, decoder.dataStart);
-  }
-  return {
-    data: Uint8Array.from(out),
-    trailers: decoder.trailers,
-    stop: pos - offset,
-    done: decoder.done,
-    error: null,
-    fedAt: end - offset,
-    earlyDone,
-  };
-}
-
-const EXTENSIONS = ["", "", ";a=b", ";x", " ;x", "\t;x", "; a = b", ';q="quoted ; value"', ";a=b;c", ";\xe9"];
-
-const chunkedBody = fc.record({
-  body: fc.uint8Array({ maxLength: 300 }),
-  cuts: fc.array(fc.nat(), { maxLength: 8 }),
-  exts: fc.array(fc.constantFrom(...EXTENSIONS), { minLength: 10, maxLength: 10 }),
-  zeros: fc.array(fc.nat(3), { minLength: 10, maxLength: 10 }),
-  upper: fc.boolean(),
-  trailers: fc.array(
-    fc.tuple(token, fieldValue).map(([n, [a, v, b]]): [string, string] => [n, a + v + b]),
-    { maxLength: 3 },
-  ),
-});
-
-function encodeChunked(c: {
-  body: Uint8Array;
-  cuts: number[];
-  exts: string[];
-  zeros: number[];
-  upper: boolean;
-  trailers: [string, string][];
-}): string {
-  const points = [...new Set(c.cuts.map((x) => x % (c.body.length + 1)))].filter((x) =>
-    x > 0 && x < c.body.length
-  )
-    .sort((a, b) => a - b);
-  const bounds = [0, ...points, c.body.length];
-  let out = "";
-  for (let i = 0; i + 1 < bounds.length; i++) {
-    const chunk = c.body.subarray(bounds[i], bounds[i + 1]);
-    if (chunk.length === 0) continue;
-    let size = "0".repeat(c.zeros[i % 10]) + chunk.length.toString(16);
-    size = c.upper ? size.toUpperCase() : size;
-    out += `${size}${c.exts[i % 10]}\r\n${latin1(chunk)}\r\n`;
-  }
-  out += `${"0".repeat(c.zeros[9])}0${c.exts[9]}\r\n`;
-  for (const [n, v] of c.trailers) out += `${n}:${v}\r\n`;
-  return out + "\r\n";
-}
-
-Deno.test("ChunkedDecoder: random bodies, chunk sizes, extensions and trailers at random splits", () => {
-  fc.assert(
-    fc.property(chunkedBody, fc.array(fc.nat(), { maxLength: 16 }), (c, splits) => {
-      const encoded = encodeChunked(c);
-      const pipelined = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
-      const data = bytes(encoded + pipelined);
-      const result = decodePieces(split(data, splits), LIMITS, encoded.length);
-      assert.equal(result.error, null, `${JSON.stringify(encoded)}: ${String(result.error)}`);
-      assert.ok(result.done);
-      assert.ok(!result.earlyDone, "done before the last byte of the body arrived");
-      assert.ok(result.fedAt >= encoded.length);
-      assert.equal(result.stop, encoded.length, "decoding must stop right after the body");
-      assert.deepEqual(result.data, c.body);
-      assert.deepEqual(result.trailers, c.trailers.flatMap(([n, v]) => [n, trimOws(v)]));
-      // Fed byte by byte: done exactly with the last byte of the body.
-      const byByte = decodePieces(
-        Array.from(bytes(encoded), (b) => Uint8Array.of(b)),
-        LIMITS,
-        encoded.length,
-      );
-      assert.equal(byByte.fedAt, encoded.length);
-      assert.deepEqual(byByte.data, c.body);
-    }),
-    { numRuns: RUNS },
-  );
-});
-
-Deno.test("ChunkedDecoder: a prefix of a body is never done", () => {
-  const encoded = bytes("5;a=b\r\nhello\r\n1\r\n!\r\n0\r\nX: y\r\n\r\n");
-  for (let n = 0; n < encoded.length; n++) {
-    const r = decodePieces([encoded.subarray(0, n)], LIMITS);
-    assert.equal(r.error, null);
-    assert.equal(r.done, false, `prefix ${n}`);
-  }
-  assert.equal(decodePieces([encoded], LIMITS).done, true);
-});
-
-const SMALL: ParserLimits = { maxRequestLine: 64, maxHeaderBytes: 32, maxHeaders: 2, maxBodyBytes: 10 };
-
-const CHUNKED_ERRORS: [string, string, number, ParserLimits?][] = [
-  ["size not hex", "g\r\n", 400],
-  ["empty size", "\r\nhello\r\n0\r\n\r\n", 400],
-  ["negative size", "-5\r\nhello\r\n0\r\n\r\n", 400],
-  ["space before size", " 5\r\nhello\r\n0\r\n\r\n", 400],
-  ["0x prefix", "0x5\r\nhello\r\n0\r\n\r\n", 400],
-  ["invalid byte after size", "5x\r\nhello\r\n0\r\n\r\n", 400],
-  ["13 hex digits", "1000000000000\r\n", 400],
-  ["13 significant hex digits after leading zeros", "0001000000000000\r\n", 400],
-  ["whitespace after the size without an extension", "5 \r\nhello\r\n0\r\n\r\n", 400],
-  ["20 hex digits", "ffffffffffffffffffff\r\n", 400],
-  ["data longer than size", "5\r\nhello!\r\n0\r\n\r\n", 400],
-  ["missing CRLF after data", "5\r\nhello0\r\n\r\n", 400],
-  ["a byte other than CR after data, then LF", "5\r\nhello!\n0\r\n\r\n", 400],
-  ["CR without LF after data", "5\r\nhello\r0\r\n\r\n", 400],
-  ["bare LF ending the size line", "5\nhello\r\n0\r\n\r\n", 400],
-  ["bare LF after data", "5\r\nhello\n0\r\n\r\n", 400],
-  ["bare LF after the last chunk", "0\n\r\n", 400],
-  ["bare LF ending the body", "0\r\n\n", 400],
-  ["bare LF in a trailer", "0\r\nX: y\n\r\n", 400],
-  ["bare CR in the size line", "5\rhello\r\n0\r\n\r\n", 400],
-  ["bare CR in a trailer", "0\r\nX: y\rz\r\n\r\n", 400],
-  ["control byte in an extension", "5;a=\x01\r\nhello\r\n0\r\n\r\n", 400],
-  ["NUL in an extension", "5;a=\x00b\r\nhello\r\n0\r\n\r\n", 400],
-  ["DEL in an extension", "5;\x7f\r\nhello\r\n0\r\n\r\n", 400],
-  ["NUL after the size", "5\x00\r\nhello\r\n0\r\n\r\n", 400],
-  ["obs-fold in the trailers", "0\r\nX: a\r\n b\r\n\r\n", 400],
-  ["space before a trailer's colon", "0\r\nX : a\r\n\r\n", 400],
-  ["NUL in a trailer value", "0\r\nX: a\x00b\r\n\r\n", 400],
-  ["trailer without a colon", "0\r\nXa\r\n\r\n", 400],
-  ["one-byte trailer line", "0\r\nX\r\n\r\n", 400],
-  ["size line over maxRequestLine", "5;" + "e".repeat(80) + "\r\nhello\r\n0\r\n\r\n", 400, SMALL],
-  ["one chunk over maxBodyBytes", "b\r\nhello world\r\n0\r\n\r\n", 413, SMALL],
-  ["12-digit size over maxBodyBytes", "ffffffffffff\r\n", 413, SMALL],
-  ["total over maxBodyBytes", "5\r\nhello\r\n5\r\nworld\r\n1\r\n!\r\n0\r\n\r\n", 413, SMALL],
-  ["trailer section over maxHeaderBytes", "0\r\nX: " + "t".repeat(40) + "\r\n\r\n", 431, SMALL],
-  [
-    "trailer section over maxHeaderBytes in small fields",
-    "0\r\nA: 12345678901\r\nB: 12345678901\r\nC: 123\r\n\r\n",
-    431,
-    {
-      ...SMALL,
-      maxHeaders: 10,
-    },
-  ],
-  ["too many trailer fields", "0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431, SMALL],
-];
-
-Deno.test("ChunkedDecoder: errors, fed whole and at random splits, never reading outside [start, end)", () => {
-  for (const [what, body, status, limits] of CHUNKED_ERRORS) {
-    const data = bytes(body);
-    const whole = decodePieces([data], limits ?? LIMITS);
-    assert.ok(whole.error !== null, `${what}: accepted`);
-    isHttpError(status)(whole.error);
-    assert.ok(!whole.done, `${what}: done`);
-    const byByte = decodePieces(Array.from(data, (b) => Uint8Array.of(b)), limits ?? LIMITS);
-    assert.ok(byByte.error !== null, `${what} (byte by byte): accepted`);
-    isHttpError(status)(byByte.error);
-  }
-  fc.assert(
-    fc.property(
-      fc.constantFrom(...CHUNKED_ERRORS),
-      fc.array(fc.nat(), { maxLength: 8 }),
-      ([what, body, status, limits], cuts) => {
-        const r = decodePieces(split(bytes(body), cuts), limits ?? LIMITS);
-        assert.ok(r.error !== null, `${what}: accepted`);
-        isHttpError(status)(r.error);
-      },
-    ),
-    { numRuns: RUNS },
-  );
-});
-
-Deno.test("ChunkedDecoder: the sum of chunk sizes over maxBodyBytes → 413 at the size line that crosses it", () => {
-  fc.assert(
-    fc.property(
-      fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
-      fc.integer({ min: 1, max: 150 }),
-      (sizes, max) => {
-        const limits = { ...LIMITS, maxBodyBytes: max };
-        let text = "";
-        let sum = 0;
-        let crossing = -1;
-        let deliveredBefore = 0;
-        for (const n of sizes) {
-          if (crossing < 0 && sum + n > max) {
-            crossing = text.length + n.toString(16).length + 2;
-            deliveredBefore = sum;
-          }
-          sum += n;
-          text += `${n.toString(16)}\r\n${"d".repeat(n)}\r\n`;
-        }
-        text += "0\r\n\r\n";
-        const r = decodePieces([bytes(text)], limits);
-        if (crossing < 0) {
-          assert.equal(r.error, null);
-          assert.equal(r.data.length, sum);
-        } else {
-          isHttpError(413)(r.error);
-          assert.equal(
-            r.data.length,
-            deliveredBefore,
-            "data of the chunks before the crossing one is delivered",
-          );
-          const byByte = decodePieces(Array.from(bytes(text), (b) => Uint8Array.of(b)), limits);
-          isHttpError(413)(byByte.error);
-          assert.equal(byByte.fedAt, crossing, "413 as soon as the size line that crosses the limit ends");
-        }
-      },
-    ),
-    { numRuns: RUNS },
-  );
-});
-
-Deno.test("leading zeros do not count against the digit limits of Content-Length and chunk sizes", () => {
+Deno.test("parseHead: leading zeros do not count against the digit limit of Content-Length", () => {
   const limits: ParserLimits = {
     maxRequestLine: 8192,
     maxHeaderBytes: 16384,
@@ -1208,28 +933,6 @@ Deno.test("leading zeros do not count against the digit limits of Content-Length
   const parser = new RequestParser(limits);
   const head = bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0000000000000005\r\n\r\n");
   assert.equal(parser.parseHead(head, parser.findHead(head, 0, head.length)).contentLength, 5);
-  const body = bytes("0000000000005\r\nhello\r\n0\r\n\r\n");
-  const decoder = new ChunkedDecoder(limits);
-  let pos = 0;
-  let out = "";
-  while (!decoder.done) {
-    pos = decoder.decode(body, pos, body.length);
-    out += new TextDecoder().decode(body.subarray(decoder.dataStart, decoder.dataEnd));
-  }
-  assert.equal(out, "hello");
-});
-
-Deno.test("latin1: one code point per byte, for every length and offset (property)", () => {
-  fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), (bytes, a, b) => {
-      const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
-      const end = start + (bytes.length - start === 0 ? 0 : b % (bytes.length - start + 1));
-      let expected = "";
-      for (let i = start; i < end; i++) expected += String.fromCharCode(bytes[i]);
-      assert.equal(latin1Of(bytes, start, end), expected);
-    }),
-    { numRuns: 500 },
-  );
 });
 
 Deno.test("RequestParser: a target spelt like the last one is the same string; a different one is read anew", () => {

@@ -61,6 +61,33 @@ const ROWS: Row[] = [
     status: 400,
     close: true,
   },
+  {
+    name: "bare CR before the request line's CRLF",
+    request: "GET / HTTP/1.1\r\r\nHost: x\r\n\r\n",
+    status: 400,
+    close: true,
+  },
+  { name: "bare CR in the method", request: "G\rET / HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, close: true },
+  {
+    name: "bare CR in the version",
+    request: "GET / HTTP/1\r.1\r\nHost: x\r\n\r\n",
+    status: 400,
+    close: true,
+  },
+  {
+    name: "bare CR ending a field line",
+    request: "GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n",
+    status: 400,
+    close: true,
+  },
+  { name: "bare CR before a field line's CRLF", request: get11("X: y\r\r\n"), status: 400, close: true },
+  { name: "bare CR in a field name", request: get11("X\r-A: y\r\n"), status: 400, close: true },
+  {
+    name: "bare CR in a trailer line",
+    request: chunked("3\r\nabc\r\n0\r\nX: a\rb\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
   { name: "obs-fold (SP)", request: get11("X: a\r\n b\r\n"), status: 400, close: true },
   { name: "obs-fold (HTAB)", request: get11("X: a\r\n\tb\r\n"), status: 400, close: true },
   {
@@ -484,6 +511,49 @@ const ROWS: Row[] = [
     body: "ok 5",
   },
   {
+    name: "chunk extensions with BWS, quoted-pairs and obs-text in quotes (200)",
+    request: chunked('3 ; a = b ;c\r\nabc\r\n2;x="\\"\xe9\\\\";y="" \t;z\r\nde\r\n0\r\n\r\n'),
+    status: 200,
+    close: false,
+    body: "ok 5",
+  },
+  {
+    name: "chunk extension ';' without a name",
+    request: chunked("5;\r\nhello\r\n0\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension '; =x' without a name",
+    request: chunked("5; =x\r\nhello\r\n0\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension without a name on the last chunk",
+    request: chunked("5\r\nhello\r\n0;\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension with an unbalanced quote",
+    request: chunked('5;a="b\r\nhello\r\n0\r\n\r\n'),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension whose closing quote is escaped",
+    request: chunked('5;a="b\\"\r\nhello\r\n0\r\n\r\n'),
+    status: 400,
+    close: true,
+  },
+  {
+    name: "chunk extension name that is not a token",
+    request: chunked("5;\xe9\r\nhello\r\n0\r\n\r\n"),
+    status: 400,
+    close: true,
+  },
+  {
     name: "upper-case hex chunk size (200)",
     request: chunked(`A\r\n${"x".repeat(10)}\r\n0\r\n\r\n`),
     status: 200,
@@ -695,7 +765,15 @@ for (
 Deno.test("malformed: any split of a bad request gets the same answer (bytes one at a time)", async () => {
   const server = startServer(readAll);
   try {
-    for (const request of ["GET / HTTP/1.1\r\nHost : x\r\n\r\n", chunked("3\r\nabcdef\r\n0\r\n\r\n")]) {
+    const requests = [
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+      chunked("3\r\nabcdef\r\n0\r\n\r\n"),
+      "GET / HTTP/1.1\rHost: x\r\n\r\n",
+      get11("X: a\r\r\n"),
+      chunked("5;\r\nhello\r\n0\r\n\r\n"),
+      chunked('5;a="b\r\nhello\r\n0\r\n\r\n'),
+    ];
+    for (const request of requests) {
       const client = await Client.connect(server.port);
       try {
         for (const byte of request) {
