@@ -13,15 +13,8 @@ import { Deque } from "./deque.ts";
 import { Operation, type Waiter } from "./operation.ts";
 import { BACK, checkPriority, FRONT, type Placement, type Priority, priority } from "./priority.ts";
 import type { SignalSlot } from "./signal.ts";
-import {
-  type Coroutine,
-  type CoroutineFunction,
-  isAsyncGenerator,
-  NEXT,
-  RETURN,
-  Task,
-  THROW,
-} from "./task.ts";
+import type { Resume } from "./resume.ts";
+import { type Coroutine, type CoroutineFunction, isAsyncGenerator, Task } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timer_heap.ts";
 import { describe } from "./describe.ts";
 import { checkTimeout, effectiveTimeout } from "./timeout.ts";
@@ -291,9 +284,9 @@ export class Scheduler {
     this.#timers.update(entry);
   }
 
-  /** @ignore Queues a task to resume with `value` (NEXT), `error` (THROW) or a return (RETURN). */
-  resume(task: Task<unknown>, mode: number, value: unknown, placement: Placement): void {
-    task.mode = mode;
+  /** @ignore Queues a task to resume as `how` says, with `value` (sent, thrown or returned). */
+  resume(task: Task<unknown>, how: Resume, value: unknown, placement: Placement): void {
+    task.resume = how;
     task.value = value;
     this.#enqueue(task, placement);
   }
@@ -311,7 +304,7 @@ export class Scheduler {
     const waiting = task.waiter.op !== null;
     if (waiting) task.waiter.withdraw();
     task.cancelling = true;
-    task.mode = RETURN;
+    task.resume = "return";
     task.value = undefined;
     if (waiting) this.#enqueue(task, BACK);
     return done;
@@ -386,17 +379,17 @@ export class Scheduler {
         return;
       }
       const gen = task.gen as Generator<unknown, unknown, unknown>;
-      const mode = task.mode;
+      const how = task.resume;
       const value = task.value;
-      task.mode = NEXT;
+      task.resume = "next";
       task.value = undefined;
       let result: IteratorResult<unknown, unknown>;
       running = task;
       try {
-        result = mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
+        result = how === "next" ? gen.next(value) : how === "throw" ? gen.throw(value) : gen.return(value);
       } catch (error) {
         running = null;
-        if (!this.#unwind(task, THROW, error)) return;
+        if (!this.#unwind(task, "throw", error)) return;
         continue;
       }
       running = null;
@@ -406,15 +399,15 @@ export class Scheduler {
 
   #stepAsync(task: Task<unknown>): void {
     const gen = task.gen as AsyncGenerator<unknown, unknown, unknown>;
-    const mode = task.mode;
+    const how = task.resume;
     const value = task.value;
-    task.mode = NEXT;
+    task.resume = "next";
     task.value = undefined;
     task.inFlight = true;
     let promise: Promise<IteratorResult<unknown, unknown>>;
     running = task;
     try {
-      promise = stepContext.run(task, resumeAsync, gen, mode, value);
+      promise = stepContext.run(task, resumeAsync, gen, how, value);
     } catch (error) {
       promise = Promise.reject(error);
     } finally {
@@ -447,7 +440,7 @@ export class Scheduler {
     if (this.#pausedFor === task) this.#pausedFor = null;
     const goOn = ok
       ? this.#handle(task, outcome as IteratorResult<unknown, unknown>)
-      : this.#unwind(task, THROW, outcome);
+      : this.#unwind(task, "throw", outcome);
     if (goOn) {
       task.queued = true;
       this.#queue.pushFront(task);
@@ -457,11 +450,11 @@ export class Scheduler {
 
   /** Handles what a step produced; true when the same task goes on now. */
   #handle(task: Task<unknown>, result: IteratorResult<unknown, unknown>): boolean {
-    if (result.done) return this.#unwind(task, task.cancelling ? RETURN : NEXT, result.value);
+    if (result.done) return this.#unwind(task, task.cancelling ? "return" : "next", result.value);
     if (task.cancelRequested) {
       task.cancelRequested = false;
       task.cancelling = true;
-      task.mode = RETURN;
+      task.resume = "return";
       return true;
     }
     const yielded = result.value;
@@ -473,7 +466,7 @@ export class Scheduler {
       return this.#takeFront(task);
     } else if (isPromiseLike(yielded)) op = new Await(yielded);
     else {
-      task.mode = THROW;
+      task.resume = "throw";
       task.value = new TypeError(
         `${task} yielded ${
           describe(yielded)
@@ -498,27 +491,27 @@ export class Scheduler {
   }
 
   /** The innermost coroutine ended: resume its caller, or end the task. */
-  #unwind(task: Task<unknown>, mode: number, value: unknown): boolean {
+  #unwind(task: Task<unknown>, how: Resume, value: unknown): boolean {
     const callers = task.callers;
     if (callers === null || callers.length === 0) {
-      this.#finish(task, mode, value);
+      this.#finish(task, how, value);
       return false;
     }
     const caller = callers.pop()!;
     task.gen = caller;
     task.isAsync = isAsyncGenerator(caller);
-    task.mode = mode;
+    task.resume = how;
     task.value = value;
     return true;
   }
 
-  #finish(task: Task<unknown>, mode: number, value: unknown): void {
-    if (mode === THROW && task.isAbortReason(value)) {
+  #finish(task: Task<unknown>, how: Resume, value: unknown): void {
+    if (how === "throw" && task.isAbortReason(value)) {
       // The step failed with the abort of its own cancel (an awaited fetch, say): a cancel, not a failure.
       task.cancelling = true;
-      mode = RETURN;
+      how = "return";
     }
-    if (mode === THROW) {
+    if (how === "throw") {
       task.state = "failed";
       task.error = value;
     } else if (task.cancelling) task.state = "cancelled";
@@ -588,10 +581,10 @@ export class Scheduler {
 /** Resumes an async generator (called inside the task's async context). */
 function resumeAsync(
   gen: AsyncGenerator<unknown, unknown, unknown>,
-  mode: number,
+  how: Resume,
   value: unknown,
 ): Promise<IteratorResult<unknown, unknown>> {
-  return mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
+  return how === "next" ? gen.next(value) : how === "throw" ? gen.throw(value) : gen.return(value);
 }
 
 function isCoroutine(value: unknown): value is Coroutine<unknown> {

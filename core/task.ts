@@ -8,6 +8,7 @@ import type { Operation } from "./operation.ts";
 import { Waiter } from "./operation.ts";
 import { CoroutineError } from "./errors.ts";
 import { BACK, type Placement } from "./priority.ts";
+import type { Resume } from "./resume.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { WaitList } from "./wait_list.ts";
 
@@ -30,13 +31,6 @@ export type CoroutineFunction<A extends any[] = any[], R = unknown> = (...args: 
 
 /** The life of a task: `"running"` until it ends in one of the other three states. */
 export type TaskState = "running" | "finished" | "failed" | "cancelled";
-
-/** @ignore How a task is resumed. */
-export const NEXT = 0;
-/** @ignore */
-export const THROW = 1;
-/** @ignore */
-export const RETURN = 2;
 
 /**
  * A coroutine running in a {@linkcode Scheduler}, returned by
@@ -75,8 +69,8 @@ export class Task<R = unknown> {
   callers: Coroutine<unknown>[] | null = null;
   /** @ignore Whether `gen` is an async generator. */
   isAsync: boolean;
-  /** @ignore How the coroutine is resumed next: NEXT, THROW or RETURN. */
-  mode = NEXT;
+  /** @ignore How the coroutine is resumed next. */
+  resume: Resume = "next";
   /** @ignore The value sent, thrown or returned into it. */
   value: unknown = undefined;
   /** @ignore Whether it is in the run queue. */
@@ -192,7 +186,7 @@ export class Task<R = unknown> {
 /** @ignore A task's own waiter: settling it resumes the task. */
 export class TaskWaiter extends Waiter<unknown> {
   protected deliver(ok: boolean, value: unknown, placement: Placement): void {
-    this.sched.resume(this.task, ok ? NEXT : THROW, value, placement);
+    this.sched.resume(this.task, ok ? "next" : "throw", value, placement);
   }
 }
 
