@@ -13,6 +13,7 @@
  */
 import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
 import { checkTimeout } from "./timeout.ts";
+import { giveBuffer, POOLED_SIZE, SlabCarver, takeBuffer } from "./buffer_pool.ts";
 
 /** Options of a {@linkcode Socket}. */
 export interface SocketOptions {
@@ -51,59 +52,38 @@ export class LineTooLong extends Error {
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
-/** The default read buffer size. */
-const BUFFER_SIZE = 16 * 1024;
+/** The default read buffer size: the shared pool's. */
+const BUFFER_SIZE = POOLED_SIZE;
 /**
- * Spare read buffers of the default size, shared by every socket: a socket
- * holds one only while it has unread bytes or a read under way, so thousands
- * of parked connections do not each keep 16 KiB.
+ * Read buffers of the default size held by sockets now. A socket holds one
+ * only while it has unread bytes or a read under way, so thousands of parked
+ * connections do not each keep 16 KiB; past `MAX_IN_USE`, reads go small.
  */
-const bufferPool: Uint8Array[] = [];
-const MAX_POOLED = 256;
-/** Read buffers of the default size held by sockets now; past `MAX_IN_USE`, reads go small. */
 let buffersInUse = 0;
 const MAX_IN_USE = 256;
 
-/** A read buffer of the default size, or `undefined` when `MAX_IN_USE` are held already. */
-function takeBuffer(): Uint8Array | undefined {
-  const buf = bufferPool.pop() ?? (buffersInUse < MAX_IN_USE ? new Uint8Array(BUFFER_SIZE) : undefined);
-  if (buf !== undefined) buffersInUse++;
-  return buf;
+/** A read buffer from the shared pool, or `undefined` when sockets hold `MAX_IN_USE` already. */
+function takeReadBuffer(): Uint8Array | undefined {
+  if (buffersInUse >= MAX_IN_USE) return undefined;
+  buffersInUse++;
+  return takeBuffer();
 }
 
-/** Gives back a buffer from `takeBuffer`. */
-function giveBuffer(buf: Uint8Array): void {
+/** Gives back a buffer from `takeReadBuffer`. */
+function giveReadBuffer(buf: Uint8Array): void {
   buffersInUse--;
-  if (bufferPool.length < MAX_POOLED) bufferPool.push(buf);
+  giveBuffer(buf);
 }
 /** The size of the read that only watches for the peer leaving (or sending) while nothing is buffered. */
 const WATCH_SIZE = 64;
 /** The size of a read made when no spare read buffer is left (most request heads fit). */
 const IDLE_READ_SIZE = 512;
-/** Size of the shared arrays small reads take their views of. */
-const SMALL_SLAB = 4096;
-
 /**
  * Small reads (a watch, or a read made when no read buffer is spare) read
- * into views of one shared array, handed out one after another: ten thousand
- * parked connections then hold a 64-byte view each, not an array each (an
- * array costs about 300 bytes more, in the heap and in native memory). A
- * slab is dropped (and collected once its last view is) when the next view
- * does not fit; a view outliving its neighbours keeps at most one slab.
+ * into views of 4 KiB slabs: ten thousand parked connections then hold a
+ * 64-byte view each, not an array each.
  */
-let smallSlab = new Uint8Array(SMALL_SLAB);
-let smallSlabUsed = 0;
-
-/** A fresh `size`-byte view of the shared slab (`size` ≤ `SMALL_SLAB`). */
-function carveSmall(size: number): Uint8Array {
-  if (SMALL_SLAB - smallSlabUsed < size) {
-    smallSlab = new Uint8Array(SMALL_SLAB);
-    smallSlabUsed = 0;
-  }
-  const view = smallSlab.subarray(smallSlabUsed, smallSlabUsed + size);
-  smallSlabUsed += size;
-  return view;
-}
+const smallReads = new SlabCarver(4096);
 
 /**
  * Told how a socket's watch read ended (see {@linkcode Socket.watchWith}).
@@ -154,9 +134,9 @@ export class Socket {
   readonly conn: Deno.Conn;
   /** The default timeout of operations (ms), or `undefined` for the scheduler's. */
   readonly timeout: number | undefined;
-  /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see `bufferPool`). */
+  /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see `buffersInUse`). */
   #buf: Uint8Array = EMPTY;
-  /** Whether `#buf` came from `takeBuffer` (and goes back with `giveBuffer`). */
+  /** Whether `#buf` came from `takeReadBuffer` (and goes back with `giveReadBuffer`). */
   #pooled = false;
   readonly #size: number;
   #start = 0;
@@ -225,7 +205,7 @@ export class Socket {
     return this.#end;
   }
 
-  /** The bytes read from the connection and not consumed yet (a view, valid until the next read). */
+  /** The unconsumed bytes read from the connection: a view, valid until consumed or more is read. */
   buffered(): Uint8Array {
     return this.#buf.subarray(this.#start, this.#end);
   }
@@ -249,7 +229,7 @@ export class Socket {
       else {
         // Hundreds of connections reading at once (idle keep-alives after a long-poll wake-up,
         // say): a small read each costs far less than 16 KiB each.
-        const buf = takeBuffer();
+        const buf = takeReadBuffer();
         if (buf === undefined) return this.#readSmall(IDLE_READ_SIZE);
         this.#buf = buf;
         this.#pooled = true;
@@ -320,7 +300,7 @@ export class Socket {
 
   /** A read into a new `size`-byte view whose bytes then move to a read buffer. */
   #readSmall(size: number): Promise<boolean> {
-    const small = carveSmall(size);
+    const small = smallReads.view(size);
     const filling = this.conn.read(small).then(
       (n) => {
         this.#filling = null;
@@ -329,7 +309,7 @@ export class Socket {
           return this.#settleWatch(false);
         }
         if (this.#buf === EMPTY) {
-          const buf = takeBuffer();
+          const buf = takeReadBuffer();
           if (buf === undefined) {
             // Still none to spare: the small array becomes the read buffer (it grows if a head needs more).
             this.#buf = small;
@@ -448,7 +428,7 @@ export class Socket {
     this.#buf = EMPTY;
     if (this.#pooled) {
       this.#pooled = false;
-      giveBuffer(buf);
+      giveReadBuffer(buf);
     }
   }
 
@@ -461,7 +441,7 @@ export class Socket {
       bigger.set(this.#buf.subarray(0, pending));
       if (this.#pooled) {
         this.#pooled = false;
-        giveBuffer(this.#buf);
+        giveReadBuffer(this.#buf);
       }
       this.#buf = bigger;
     }
