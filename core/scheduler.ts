@@ -10,14 +10,14 @@ import { setImmediate } from "node:timers";
 import { Await, isPromiseLike } from "./await.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Deque } from "./deque.ts";
-import { Operation, type Waiter } from "./operation.ts";
+import { Operation, type OperationScheduler, type Waiter } from "./operation.ts";
 import { BACK, checkPriority, FRONT, type Placement, type Priority, priority } from "./priority.ts";
-import type { SignalSlot } from "./signal.ts";
 import type { Resume } from "./resume.ts";
 import { type Coroutine, type CoroutineFunction, isAsyncGenerator, Task } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timer_heap.ts";
 import { describe } from "./describe.ts";
 import { checkTimeout, effectiveTimeout } from "./timeout.ts";
+import type { WaitList } from "./wait_list.ts";
 
 /** Options of a {@linkcode Scheduler}. */
 export interface SchedulerOptions {
@@ -38,6 +38,12 @@ export interface SchedulerOptions {
   onError?: (error: unknown, task: Task<unknown>) => void;
   /** Where time comes from; default the system clock. Tests pass a `ManualClock`. */
   clock?: Clock;
+}
+
+/** @ignore The waiters and the parked signallers of one signal name (see `WaitForSignal`). */
+export interface SignalSlot {
+  waiters: WaitList;
+  signallers: WaitList;
 }
 
 /** Resumptions between two looks at the clock for the time slice. */
@@ -101,7 +107,7 @@ export function runningTask(): Task<unknown> | null {
  * task.result; // "hello"
  * ```
  */
-export class Scheduler {
+export class Scheduler implements OperationScheduler {
   /** Ms an operation waits at most when it sets no timeout (0: never). */
   readonly defaultTimeout: number;
   /** The priority used for `priority.DEFAULT`. */
@@ -241,7 +247,7 @@ export class Scheduler {
       op.start(waiter);
     } catch (error) {
       if (waiter.op !== op) {
-        this.#report(error, waiter.task);
+        this.#report(error, waiter.task as Task<unknown>); // every waiter waits for a Task
         return;
       }
       try {
