@@ -8,7 +8,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers";
 import { Await, isPromiseLike } from "./await.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, MAX_DELAY, systemClock } from "./clock.ts";
 import { Deque } from "./deque.ts";
 import { Operation, type OperationScheduler, type Waiter } from "./operation.ts";
 import { BACK, checkPriority, FRONT, type Placement, type Priority, priority } from "./priority.ts";
@@ -62,11 +62,13 @@ const SLICE_MS = 4;
  * its next yield: `yield op` takes 2, `yield* op` 5.
  */
 const PAUSE_HOPS = 8;
-/** The longest delay a host timer is set for (setTimeout's limit); later deadlines re-arm. */
-const MAX_DELAY = 2 ** 31 - 1;
 
-/** The task whose sync step is executing (the scheduler's own notion, for its logic). */
-let running: Task<unknown> | null = null;
+/**
+ * The task whose step the scheduler is executing synchronously right now (its
+ * own notion, for its logic; not to be confused with `Scheduler.running`,
+ * whether `run()` is under way).
+ */
+let stepping: Task<unknown> | null = null;
 /** Carries the task through the awaits of an async generator's step (for `runningTask`). */
 const stepContext = new AsyncLocalStorage<Task<unknown>>();
 
@@ -86,7 +88,7 @@ const stepContext = new AsyncLocalStorage<Task<unknown>>();
  * ```
  */
 export function runningTask(): Task<unknown> | null {
-  return running ?? stepContext.getStore() ?? null;
+  return stepping ?? stepContext.getStore() ?? null;
 }
 
 /**
@@ -303,7 +305,7 @@ export class Scheduler implements OperationScheduler {
     const done = task.done;
     task.abort();
     if (task.cancelling || task.cancelRequested) return done;
-    if (task.inFlight || task === running) {
+    if (task.inFlight || task === stepping) {
       task.cancelRequested = true;
       return done;
     }
@@ -390,15 +392,15 @@ export class Scheduler implements OperationScheduler {
       task.resume = "next";
       task.value = undefined;
       let result: IteratorResult<unknown, unknown>;
-      running = task;
+      stepping = task;
       try {
         result = how === "next" ? gen.next(value) : how === "throw" ? gen.throw(value) : gen.return(value);
       } catch (error) {
-        running = null;
+        stepping = null;
         if (!this.#unwind(task, "throw", error)) return;
         continue;
       }
-      running = null;
+      stepping = null;
       if (!this.#handle(task, result)) return;
     }
   }
@@ -411,13 +413,13 @@ export class Scheduler implements OperationScheduler {
     task.value = undefined;
     task.inFlight = true;
     let promise: Promise<IteratorResult<unknown, unknown>>;
-    running = task;
+    stepping = task;
     try {
       promise = stepContext.run(task, resumeAsync, gen, how, value);
     } catch (error) {
       promise = Promise.reject(error);
     } finally {
-      running = null;
+      stepping = null;
     }
     // Callbacks made per step, not kept on the task: a task parked on an operation holds none.
     promise.then(
@@ -567,6 +569,7 @@ export class Scheduler implements OperationScheduler {
     this.#timerDue = top.deadline;
     this.#timerId = this.clock.setTimer(
       this.#timerCallback,
+      // A later deadline re-arms when this timer fires.
       Math.min(MAX_DELAY, Math.max(0, Math.ceil(top.deadline - this.clock.now()))),
     );
   }

@@ -81,7 +81,7 @@ export class Socket {
   readonly conn: Deno.Conn;
   /** The default timeout of operations (ms), or `undefined` for the scheduler's. */
   readonly timeout: number | undefined;
-  /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see `buffersInUse`). */
+  /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see socket_buffers.ts). */
   #buf: Uint8Array = EMPTY;
   /** Whether `#buf` came from `takeReadBuffer` (and goes back with `giveReadBuffer`). */
   #pooled = false;
