@@ -5,6 +5,7 @@
  */
 import { Operation, type Waiter } from "./operation.ts";
 import { placementOfWoken, placementOfYielder } from "./priority.ts";
+import type { Scheduler } from "./scheduler.ts";
 import type { Coroutine, CoroutineFunction, Task } from "./task.ts";
 
 /**
@@ -45,7 +46,8 @@ export class AddCoro<R = unknown, A extends any[] = any[]> extends Operation<Tas
   /** Spawns the task; never waits. */
   start(waiter: Waiter<Task<R>>): void {
     const p = waiter.sched.priorityOf(this);
-    const task = waiter.sched.spawn(this.coro, this.args, placementOfWoken(p), "AddCoro");
+    // A waiter's scheduler is a Scheduler: operation.ts only names what every operation needs of it.
+    const task = (waiter.sched as Scheduler).spawn(this.coro, this.args, placementOfWoken(p), "AddCoro");
     waiter.resolve(task, placementOfYielder(p));
   }
 

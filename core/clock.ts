@@ -29,8 +29,17 @@ export interface Clock {
   clearTimer(id: unknown): void;
 }
 
-/** The longest delay `setTimeout` honours. */
-const MAX_DELAY = 2 ** 31 - 1;
+/**
+ * The longest delay `setTimeout` honours, 2^31 - 1 ms (about 24.8 days):
+ * longer waits are made in steps.
+ *
+ * @example
+ * ```ts
+ * import { MAX_DELAY } from "./clock.ts";
+ * MAX_DELAY; // 2147483647
+ * ```
+ */
+export const MAX_DELAY = 2 ** 31 - 1;
 
 /**
  * The system clock: `performance.now()` and `setTimeout` (delays beyond

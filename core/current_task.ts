@@ -25,6 +25,7 @@ import type { Task } from "./task.ts";
 export class CurrentTask extends Operation<Task<unknown>> {
   /** Resolves with the waiter's task. */
   start(waiter: Waiter<Task<unknown>>): void {
-    waiter.resolve(waiter.task, FRONT);
+    // A waiter's task is a Task: operation.ts only names what every operation needs of it.
+    waiter.resolve(waiter.task as Task<unknown>, FRONT);
   }
 }

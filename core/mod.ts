@@ -22,10 +22,16 @@ export { Await, isPromiseLike } from "./await.ts";
 export { Call } from "./call.ts";
 export { type Clock, ManualClock, systemClock } from "./clock.ts";
 export { CurrentTask } from "./current_task.ts";
-export { CoroutineError, OperationTimeout } from "./errors.ts";
 export { Join } from "./join.ts";
 export { Local } from "./local.ts";
-export { Operation, type OperationOptions, Waiter } from "./operation.ts";
+export {
+  Operation,
+  type OperationOptions,
+  type OperationScheduler,
+  type OperationTask,
+  OperationTimeout,
+  Waiter,
+} from "./operation.ts";
 export {
   BACK,
   checkPriority,
@@ -42,9 +48,18 @@ export { Race, type ResultOf } from "./race.ts";
 export { runningTask, Scheduler, type SchedulerOptions } from "./scheduler.ts";
 export { Signal, type SignalOptions, WaitForSignal } from "./signal.ts";
 export { Sleep } from "./sleep.ts";
-export { type Coroutine, type CoroutineFunction, Task, type TaskState, type Yieldable } from "./task.ts";
+export {
+  type Coroutine,
+  CoroutineError,
+  type CoroutineFunction,
+  Task,
+  type TaskState,
+  type Yieldable,
+} from "./task.ts";
 export { checkTimeout, effectiveTimeout } from "./timeout.ts";
 export { WaitList } from "./wait_list.ts";
-export { LineTooLong, Socket, SocketListener, type SocketOptions, type SocketWatcher } from "./socket.ts";
+export { Socket, type SocketOptions, type SocketWatcher } from "./socket.ts";
+export { SocketListener } from "./socket_listener.ts";
+export { LineTooLong } from "./socket_ops.ts";
 export { Deadline } from "./deadline.ts";
 export type { TimerEntry } from "./timer_heap.ts";

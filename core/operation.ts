@@ -7,17 +7,84 @@
  * list and settles it later. When the wait is abandoned (a timeout, a
  * cancelled task, a lost `Race`), the scheduler calls `withdraw(waiter)` so
  * the operation can forget it. Operations carry their own behaviour; the
- * scheduler stays small (as in cogen).
+ * scheduler stays small (as in cogen). A wait that times out throws
+ * {@linkcode OperationTimeout} into the coroutine.
+ *
+ * A waiter sees its scheduler and its task through two interfaces declared
+ * here, {@linkcode OperationScheduler} and {@linkcode OperationTask}, so that
+ * this file depends on nothing above it: task.ts, scheduler.ts and every
+ * operation build on it, never the other way round.
  *
  * @module
  */
-import { OperationTimeout } from "./errors.ts";
 import { BACK, checkPriority, type Placement, priority } from "./priority.ts";
-import type { Scheduler } from "./scheduler.ts";
-import type { Task } from "./task.ts";
 import { checkTimeout } from "./timeout.ts";
 import type { TimerEntry } from "./timer_heap.ts";
-import type { WaitList } from "./wait_list.ts";
+
+/**
+ * What a waiter and its operation use of the scheduler they run in. The
+ * `Scheduler` implements it; it is declared here so that this file, which
+ * every operation and the scheduler build on, depends on nothing above it.
+ *
+ * @example
+ * ```ts
+ * import { Operation, type OperationScheduler, Scheduler, type Waiter } from "@cogen/cogen/core";
+ * const sched: OperationScheduler = new Scheduler();
+ * // An operation that completes after `ms`, using only the scheduler's timers.
+ * class Pause extends Operation<void> {
+ *   constructor(readonly ms: number) {
+ *     super();
+ *   }
+ *   start(waiter: Waiter<void>): void {
+ *     waiter.sched.setTimer(waiter, this.ms);
+ *   }
+ *   override expire(waiter: Waiter<void>): void {
+ *     waiter.resolve(undefined);
+ *   }
+ * }
+ * ```
+ */
+export interface OperationScheduler {
+  /** Ms an operation waits at most when it sets no timeout (0: never). */
+  readonly defaultTimeout: number;
+  /** The clock's current time in ms. */
+  now(): number;
+  /** The priority an operation runs with (its own, or the default). */
+  priorityOf(op: Operation<unknown>): number;
+  /** Starts `op` for `waiter` (a branch of a combinator, say), then arms its timeout if it still waits. */
+  begin(waiter: Waiter<unknown>, op: Operation<unknown>): void;
+  /** Arms a timer: `entry.expire()` is called after `ms`. The entry must not be armed. */
+  setTimer(entry: TimerEntry, ms: number): void;
+  /** Disarms a timer (nothing happens if it is not armed). */
+  clearTimer(entry: TimerEntry): void;
+  /** Restarts an armed timer from now, for its `timeout` (a weak timeout saw activity). */
+  restartTimer(entry: TimerEntry): void;
+}
+
+/**
+ * What a waiter and its operation see of the task they wait for. The `Task`
+ * implements it; it is declared here for the same reason as
+ * {@linkcode OperationScheduler}.
+ *
+ * @example
+ * ```ts
+ * import { Operation, type Waiter } from "@cogen/cogen/core";
+ * // An operation that completes at once with the name of the task that yielded it.
+ * class TaskName extends Operation<string> {
+ *   start(waiter: Waiter<string>): void {
+ *     waiter.resolve(waiter.task.name);
+ *   }
+ * }
+ * ```
+ */
+export interface OperationTask {
+  /** A number unique within the scheduler, in the order tasks were added. */
+  readonly id: number;
+  /** The coroutine function's name (for messages). */
+  readonly name: string;
+  /** Aborted when the task is cancelled: pass it to `fetch` and the like. */
+  readonly signal: AbortSignal;
+}
 
 /** Options shared by operations that can wait. */
 export interface OperationOptions {
@@ -98,6 +165,40 @@ export abstract class Operation<T = unknown> {
 }
 
 /**
+ * Thrown into a coroutine when the operation it waits on times out. The
+ * waiter has already been removed from the operation's wait list.
+ *
+ * @example
+ * ```ts
+ * import { OperationTimeout, Scheduler, WaitForSignal } from "@cogen/cogen/core";
+ * const sched = new Scheduler();
+ * sched.add(function* () {
+ *   try {
+ *     yield new WaitForSignal("never", { timeout: 10 });
+ *   } catch (err) {
+ *     if (err instanceof OperationTimeout) return "timed out";
+ *     throw err;
+ *   }
+ * });
+ * await sched.run();
+ * ```
+ */
+export class OperationTimeout extends Error {
+  /** The operation that timed out. */
+  readonly operation: Operation<unknown>;
+  /** The timeout, in ms. */
+  readonly timeout: number;
+
+  /** Creates the error for `operation` after `timeout` ms. */
+  constructor(operation: Operation<unknown>, timeout: number) {
+    super(`${operation} timed out after ${timeout} ms`);
+    this.name = "OperationTimeout";
+    this.operation = operation;
+    this.timeout = timeout;
+  }
+}
+
+/**
  * What an operation settles: the pending wait of one task (or of one branch of
  * a `Race`/`All`). It carries the links an operation needs to keep it in a
  * {@linkcode WaitList} and in the scheduler's timer heap, so waiting costs no
@@ -113,9 +214,9 @@ export abstract class Operation<T = unknown> {
  */
 export abstract class Waiter<T = unknown> implements TimerEntry {
   /** The scheduler. */
-  readonly sched: Scheduler;
+  readonly sched: OperationScheduler;
   /** The task on whose behalf this waits. */
-  readonly task: Task<unknown>;
+  readonly task: OperationTask;
   /** The operation being waited on, or `null` when not waiting. */
   op: Operation<T> | null = null;
   /** Increments whenever a wait ends: lets late callbacks notice they are stale. */
@@ -124,8 +225,8 @@ export abstract class Waiter<T = unknown> implements TimerEntry {
   prev: Waiter<unknown> | null = null;
   /** @ignore */
   next: Waiter<unknown> | null = null;
-  /** @ignore */
-  list: WaitList | null = null;
+  /** @ignore The `WaitList` it is in. */
+  list: { remove(waiter: Waiter<unknown>): void } | null = null;
   /** @ignore timer fields, owned by the scheduler's timer heap. */
   deadline = Number.NaN; // a double from the start: V8 keeps one field representation
   /** @ignore */
@@ -138,7 +239,7 @@ export abstract class Waiter<T = unknown> implements TimerEntry {
   item: unknown = undefined;
 
   /** Creates a waiter of `task` in `sched`. */
-  constructor(sched: Scheduler, task: Task<unknown>) {
+  constructor(sched: OperationScheduler, task: OperationTask) {
     this.sched = sched;
     this.task = task;
   }

@@ -8,23 +8,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers";
 import { Await, isPromiseLike } from "./await.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, MAX_DELAY, systemClock } from "./clock.ts";
 import { Deque } from "./deque.ts";
-import { Operation, type Waiter } from "./operation.ts";
+import { Operation, type OperationScheduler, type Waiter } from "./operation.ts";
 import { BACK, checkPriority, FRONT, type Placement, type Priority, priority } from "./priority.ts";
-import type { SignalSlot } from "./signal.ts";
-import {
-  type Coroutine,
-  type CoroutineFunction,
-  isAsyncGenerator,
-  NEXT,
-  RETURN,
-  Task,
-  THROW,
-} from "./task.ts";
+import type { Resume } from "./resume.ts";
+import { type Coroutine, type CoroutineFunction, isAsyncGenerator, Task } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timer_heap.ts";
 import { describe } from "./describe.ts";
 import { checkTimeout, effectiveTimeout } from "./timeout.ts";
+import type { WaitList } from "./wait_list.ts";
 
 /** Options of a {@linkcode Scheduler}. */
 export interface SchedulerOptions {
@@ -47,6 +40,12 @@ export interface SchedulerOptions {
   clock?: Clock;
 }
 
+/** @ignore The waiters and the parked signallers of one signal name (see `WaitForSignal`). */
+export interface SignalSlot {
+  waiters: WaitList;
+  signallers: WaitList;
+}
+
 /** Resumptions between two looks at the clock for the time slice. */
 const CHECK_EVERY = 256;
 /**
@@ -63,11 +62,13 @@ const SLICE_MS = 4;
  * its next yield: `yield op` takes 2, `yield* op` 5.
  */
 const PAUSE_HOPS = 8;
-/** The longest delay a host timer is set for (setTimeout's limit); later deadlines re-arm. */
-const MAX_DELAY = 2 ** 31 - 1;
 
-/** The task whose sync step is executing (the scheduler's own notion, for its logic). */
-let running: Task<unknown> | null = null;
+/**
+ * The task whose step the scheduler is executing synchronously right now (its
+ * own notion, for its logic; not to be confused with `Scheduler.running`,
+ * whether `run()` is under way).
+ */
+let stepping: Task<unknown> | null = null;
 /** Carries the task through the awaits of an async generator's step (for `runningTask`). */
 const stepContext = new AsyncLocalStorage<Task<unknown>>();
 
@@ -87,7 +88,7 @@ const stepContext = new AsyncLocalStorage<Task<unknown>>();
  * ```
  */
 export function runningTask(): Task<unknown> | null {
-  return running ?? stepContext.getStore() ?? null;
+  return stepping ?? stepContext.getStore() ?? null;
 }
 
 /**
@@ -108,7 +109,7 @@ export function runningTask(): Task<unknown> | null {
  * task.result; // "hello"
  * ```
  */
-export class Scheduler {
+export class Scheduler implements OperationScheduler {
   /** Ms an operation waits at most when it sets no timeout (0: never). */
   readonly defaultTimeout: number;
   /** The priority used for `priority.DEFAULT`. */
@@ -248,7 +249,7 @@ export class Scheduler {
       op.start(waiter);
     } catch (error) {
       if (waiter.op !== op) {
-        this.#report(error, waiter.task);
+        this.#report(error, waiter.task as Task<unknown>); // every waiter waits for a Task
         return;
       }
       try {
@@ -291,9 +292,9 @@ export class Scheduler {
     this.#timers.update(entry);
   }
 
-  /** @ignore Queues a task to resume with `value` (NEXT), `error` (THROW) or a return (RETURN). */
-  resume(task: Task<unknown>, mode: number, value: unknown, placement: Placement): void {
-    task.mode = mode;
+  /** @ignore Queues a task to resume as `how` says, with `value` (sent, thrown or returned). */
+  resume(task: Task<unknown>, how: Resume, value: unknown, placement: Placement): void {
+    task.resume = how;
     task.value = value;
     this.#enqueue(task, placement);
   }
@@ -304,14 +305,14 @@ export class Scheduler {
     const done = task.done;
     task.abort();
     if (task.cancelling || task.cancelRequested) return done;
-    if (task.inFlight || task === running) {
+    if (task.inFlight || task === stepping) {
       task.cancelRequested = true;
       return done;
     }
     const waiting = task.waiter.op !== null;
     if (waiting) task.waiter.withdraw();
     task.cancelling = true;
-    task.mode = RETURN;
+    task.resume = "return";
     task.value = undefined;
     if (waiting) this.#enqueue(task, BACK);
     return done;
@@ -386,39 +387,39 @@ export class Scheduler {
         return;
       }
       const gen = task.gen as Generator<unknown, unknown, unknown>;
-      const mode = task.mode;
+      const how = task.resume;
       const value = task.value;
-      task.mode = NEXT;
+      task.resume = "next";
       task.value = undefined;
       let result: IteratorResult<unknown, unknown>;
-      running = task;
+      stepping = task;
       try {
-        result = mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
+        result = how === "next" ? gen.next(value) : how === "throw" ? gen.throw(value) : gen.return(value);
       } catch (error) {
-        running = null;
-        if (!this.#unwind(task, THROW, error)) return;
+        stepping = null;
+        if (!this.#unwind(task, "throw", error)) return;
         continue;
       }
-      running = null;
+      stepping = null;
       if (!this.#handle(task, result)) return;
     }
   }
 
   #stepAsync(task: Task<unknown>): void {
     const gen = task.gen as AsyncGenerator<unknown, unknown, unknown>;
-    const mode = task.mode;
+    const how = task.resume;
     const value = task.value;
-    task.mode = NEXT;
+    task.resume = "next";
     task.value = undefined;
     task.inFlight = true;
     let promise: Promise<IteratorResult<unknown, unknown>>;
-    running = task;
+    stepping = task;
     try {
-      promise = stepContext.run(task, resumeAsync, gen, mode, value);
+      promise = stepContext.run(task, resumeAsync, gen, how, value);
     } catch (error) {
       promise = Promise.reject(error);
     } finally {
-      running = null;
+      stepping = null;
     }
     // Callbacks made per step, not kept on the task: a task parked on an operation holds none.
     promise.then(
@@ -447,7 +448,7 @@ export class Scheduler {
     if (this.#pausedFor === task) this.#pausedFor = null;
     const goOn = ok
       ? this.#handle(task, outcome as IteratorResult<unknown, unknown>)
-      : this.#unwind(task, THROW, outcome);
+      : this.#unwind(task, "throw", outcome);
     if (goOn) {
       task.queued = true;
       this.#queue.pushFront(task);
@@ -457,11 +458,11 @@ export class Scheduler {
 
   /** Handles what a step produced; true when the same task goes on now. */
   #handle(task: Task<unknown>, result: IteratorResult<unknown, unknown>): boolean {
-    if (result.done) return this.#unwind(task, task.cancelling ? RETURN : NEXT, result.value);
+    if (result.done) return this.#unwind(task, task.cancelling ? "return" : "next", result.value);
     if (task.cancelRequested) {
       task.cancelRequested = false;
       task.cancelling = true;
-      task.mode = RETURN;
+      task.resume = "return";
       return true;
     }
     const yielded = result.value;
@@ -473,7 +474,7 @@ export class Scheduler {
       return this.#takeFront(task);
     } else if (isPromiseLike(yielded)) op = new Await(yielded);
     else {
-      task.mode = THROW;
+      task.resume = "throw";
       task.value = new TypeError(
         `${task} yielded ${
           describe(yielded)
@@ -498,27 +499,27 @@ export class Scheduler {
   }
 
   /** The innermost coroutine ended: resume its caller, or end the task. */
-  #unwind(task: Task<unknown>, mode: number, value: unknown): boolean {
+  #unwind(task: Task<unknown>, how: Resume, value: unknown): boolean {
     const callers = task.callers;
     if (callers === null || callers.length === 0) {
-      this.#finish(task, mode, value);
+      this.#finish(task, how, value);
       return false;
     }
     const caller = callers.pop()!;
     task.gen = caller;
     task.isAsync = isAsyncGenerator(caller);
-    task.mode = mode;
+    task.resume = how;
     task.value = value;
     return true;
   }
 
-  #finish(task: Task<unknown>, mode: number, value: unknown): void {
-    if (mode === THROW && task.isAbortReason(value)) {
+  #finish(task: Task<unknown>, how: Resume, value: unknown): void {
+    if (how === "throw" && task.isAbortReason(value)) {
       // The step failed with the abort of its own cancel (an awaited fetch, say): a cancel, not a failure.
       task.cancelling = true;
-      mode = RETURN;
+      how = "return";
     }
-    if (mode === THROW) {
+    if (how === "throw") {
       task.state = "failed";
       task.error = value;
     } else if (task.cancelling) task.state = "cancelled";
@@ -568,6 +569,7 @@ export class Scheduler {
     this.#timerDue = top.deadline;
     this.#timerId = this.clock.setTimer(
       this.#timerCallback,
+      // A later deadline re-arms when this timer fires.
       Math.min(MAX_DELAY, Math.max(0, Math.ceil(top.deadline - this.clock.now()))),
     );
   }
@@ -588,10 +590,10 @@ export class Scheduler {
 /** Resumes an async generator (called inside the task's async context). */
 function resumeAsync(
   gen: AsyncGenerator<unknown, unknown, unknown>,
-  mode: number,
+  how: Resume,
   value: unknown,
 ): Promise<IteratorResult<unknown, unknown>> {
-  return mode === NEXT ? gen.next(value) : mode === THROW ? gen.throw(value) : gen.return(value);
+  return how === "next" ? gen.next(value) : how === "throw" ? gen.throw(value) : gen.return(value);
 }
 
 function isCoroutine(value: unknown): value is Coroutine<unknown> {

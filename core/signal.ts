@@ -6,15 +6,9 @@
  */
 import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
 import { placementOfWoken, placementOfYielder } from "./priority.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { Scheduler, SignalSlot } from "./scheduler.ts";
 import { describe } from "./describe.ts";
 import { WaitList } from "./wait_list.ts";
-
-/** @ignore The waiters and the parked signallers of one name. */
-export interface SignalSlot {
-  waiters: WaitList;
-  signallers: WaitList;
-}
 
 /**
  * Waits until `name` is signalled and returns the signalled value. A name is
@@ -48,7 +42,7 @@ export class WaitForSignal<T = unknown> extends Operation<T> {
 
   /** Joins the wait list; completes a parked `Signal`'s count of recipients. */
   start(waiter: Waiter<T>): void {
-    const slot = slotOf(waiter.sched, this.name, true)!;
+    const slot = slotOf(signalsOf(waiter), this.name, true)!;
     slot.waiters.push(waiter);
     const signaller = slot.signallers.first;
     if (signaller !== null && slot.waiters.length >= (signaller.op as Signal).recipients) {
@@ -58,10 +52,11 @@ export class WaitForSignal<T = unknown> extends Operation<T> {
 
   /** Leaves the wait list. */
   override withdraw(waiter: Waiter<T>): void {
-    const slot = slotOf(waiter.sched, this.name, false);
+    const signals = signalsOf(waiter);
+    const slot = slotOf(signals, this.name, false);
     if (slot === undefined) return;
     slot.waiters.remove(waiter);
-    dropIfEmpty(waiter.sched, this.name, slot);
+    dropIfEmpty(signals, this.name, slot);
   }
 
   /** A short description for messages. */
@@ -125,7 +120,7 @@ export class Signal<T = unknown> extends Operation<number> {
 
   /** Fires now, or parks until enough waiters are there. */
   start(waiter: Waiter<number>): void {
-    const slot = slotOf(waiter.sched, this.name, this.recipients > 0);
+    const slot = slotOf(signalsOf(waiter), this.name, this.recipients > 0);
     const count = slot?.waiters.length ?? 0;
     if (count < this.recipients) slot!.signallers.push(waiter);
     else this.fire(waiter, slot);
@@ -133,10 +128,11 @@ export class Signal<T = unknown> extends Operation<number> {
 
   /** Stops waiting for recipients. */
   override withdraw(waiter: Waiter<number>): void {
-    const slot = slotOf(waiter.sched, this.name, false);
+    const signals = signalsOf(waiter);
+    const slot = slotOf(signals, this.name, false);
     if (slot === undefined) return;
     slot.signallers.remove(waiter);
-    dropIfEmpty(waiter.sched, this.name, slot);
+    dropIfEmpty(signals, this.name, slot);
   }
 
   /** @ignore Wakes every waiter, then resumes the signaller, ordered by priority. */
@@ -151,7 +147,7 @@ export class Signal<T = unknown> extends Operation<number> {
         woken++;
       }
       if (waiter.list === slot.signallers) slot.signallers.remove(waiter);
-      dropIfEmpty(waiter.sched, this.name, slot);
+      dropIfEmpty(signalsOf(waiter), this.name, slot);
     }
     waiter.resolve(woken, placementOfYielder(p));
   }
@@ -162,17 +158,23 @@ export class Signal<T = unknown> extends Operation<number> {
   }
 }
 
-function slotOf(sched: Scheduler, name: unknown, create: boolean): SignalSlot | undefined {
-  let slot = sched.signals.get(name);
+/** The scheduler's slots of named signals. */
+function signalsOf(waiter: Waiter<unknown>): Map<unknown, SignalSlot> {
+  // A waiter's scheduler is a Scheduler: operation.ts only names what every operation needs of it.
+  return (waiter.sched as Scheduler).signals;
+}
+
+function slotOf(signals: Map<unknown, SignalSlot>, name: unknown, create: boolean): SignalSlot | undefined {
+  let slot = signals.get(name);
   if (slot === undefined && create) {
     slot = { waiters: new WaitList(), signallers: new WaitList() };
-    sched.signals.set(name, slot);
+    signals.set(name, slot);
   }
   return slot;
 }
 
-function dropIfEmpty(sched: Scheduler, name: unknown, slot: SignalSlot): void {
-  if (slot.waiters.length === 0 && slot.signallers.length === 0 && sched.signals.get(name) === slot) {
-    sched.signals.delete(name);
+function dropIfEmpty(signals: Map<unknown, SignalSlot>, name: unknown, slot: SignalSlot): void {
+  if (slot.waiters.length === 0 && slot.signallers.length === 0 && signals.get(name) === slot) {
+    signals.delete(name);
   }
 }

@@ -1,18 +1,24 @@
 /**
- * Socket operations over `Deno.Conn` (cogen's `cogen.core.sockets`): accept,
- * connect, read, readline, write (sendAll) and sendFile, as operations with
- * cogen's weak timeouts — the timer restarts whenever data moves, so a slow
- * but live peer is not cut, while a silent one is.
- *
- * A `Socket` keeps one read buffer. A read that is abandoned (timeout, cancel,
- * lost race) leaves whatever arrives in that buffer for the next read: nothing
- * is lost. A write that is abandoned closes the socket, because the peer may
- * have received part of it and the stream can no longer be framed.
+ * `Socket`: a connected socket over `Deno.Conn` (cogen's `cogen.core.sockets`).
+ * `fill` and `watch` read into its one read buffer; the operations of
+ * socket_ops.ts consume it. socket_listener.ts accepts connections.
  *
  * @module
  */
-import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
+import type { Operation, OperationOptions } from "./operation.ts";
 import { checkTimeout } from "./timeout.ts";
+import {
+  giveReadBuffer,
+  idleReadView,
+  READ_BUFFER_SIZE,
+  takeReadBuffer,
+  watchView,
+} from "./socket_buffers.ts";
+import { SocketListener } from "./socket_listener.ts";
+import { SocketConnect, SocketRead, SocketSendFile, SocketWrite } from "./socket_ops.ts";
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /** Options of a {@linkcode Socket}. */
 export interface SocketOptions {
@@ -24,85 +30,6 @@ export interface SocketOptions {
   timeout?: number;
   /** Size of the read buffer in bytes; it grows for long lines. Default 16 KiB. */
   bufferSize?: number;
-}
-
-/**
- * Thrown into the coroutine by `readline(limit)` when no line end comes within
- * `limit` bytes. The bytes stay buffered.
- *
- * @example
- * ```ts
- * import { LineTooLong } from "@cogen/cogen/core";
- * new LineTooLong(8192).message; // "Socket.readline: no line end within 8192 bytes; ..."
- * ```
- */
-export class LineTooLong extends Error {
-  /** The limit that was exceeded. */
-  readonly limit: number;
-  /** Creates the error for `limit`. */
-  constructor(limit: number) {
-    super(
-      `Socket.readline: no line end within ${limit} bytes; raise the limit or read the data with read(n)`,
-    );
-    this.name = "LineTooLong";
-    this.limit = limit;
-  }
-}
-
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
-/** The default read buffer size. */
-const BUFFER_SIZE = 16 * 1024;
-/**
- * Spare read buffers of the default size, shared by every socket: a socket
- * holds one only while it has unread bytes or a read under way, so thousands
- * of parked connections do not each keep 16 KiB.
- */
-const bufferPool: Uint8Array[] = [];
-const MAX_POOLED = 256;
-/** Read buffers of the default size held by sockets now; past `MAX_IN_USE`, reads go small. */
-let buffersInUse = 0;
-const MAX_IN_USE = 256;
-
-/** A read buffer of the default size, or `undefined` when `MAX_IN_USE` are held already. */
-function takeBuffer(): Uint8Array | undefined {
-  const buf = bufferPool.pop() ?? (buffersInUse < MAX_IN_USE ? new Uint8Array(BUFFER_SIZE) : undefined);
-  if (buf !== undefined) buffersInUse++;
-  return buf;
-}
-
-/** Gives back a buffer from `takeBuffer`. */
-function giveBuffer(buf: Uint8Array): void {
-  buffersInUse--;
-  if (bufferPool.length < MAX_POOLED) bufferPool.push(buf);
-}
-/** The size of the read that only watches for the peer leaving (or sending) while nothing is buffered. */
-const WATCH_SIZE = 64;
-/** The size of a read made when no spare read buffer is left (most request heads fit). */
-const IDLE_READ_SIZE = 512;
-/** Size of the shared arrays small reads take their views of. */
-const SMALL_SLAB = 4096;
-
-/**
- * Small reads (a watch, or a read made when no read buffer is spare) read
- * into views of one shared array, handed out one after another: ten thousand
- * parked connections then hold a 64-byte view each, not an array each (an
- * array costs about 300 bytes more, in the heap and in native memory). A
- * slab is dropped (and collected once its last view is) when the next view
- * does not fit; a view outliving its neighbours keeps at most one slab.
- */
-let smallSlab = new Uint8Array(SMALL_SLAB);
-let smallSlabUsed = 0;
-
-/** A fresh `size`-byte view of the shared slab (`size` ≤ `SMALL_SLAB`). */
-function carveSmall(size: number): Uint8Array {
-  if (SMALL_SLAB - smallSlabUsed < size) {
-    smallSlab = new Uint8Array(SMALL_SLAB);
-    smallSlabUsed = 0;
-  }
-  const view = smallSlab.subarray(smallSlabUsed, smallSlabUsed + size);
-  smallSlabUsed += size;
-  return view;
 }
 
 /**
@@ -154,9 +81,9 @@ export class Socket {
   readonly conn: Deno.Conn;
   /** The default timeout of operations (ms), or `undefined` for the scheduler's. */
   readonly timeout: number | undefined;
-  /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see `bufferPool`). */
+  /** The read buffer: `EMPTY` while it holds nothing and no read is under way (see socket_buffers.ts). */
   #buf: Uint8Array = EMPTY;
-  /** Whether `#buf` came from `takeBuffer` (and goes back with `giveBuffer`). */
+  /** Whether `#buf` came from `takeReadBuffer` (and goes back with `giveReadBuffer`). */
   #pooled = false;
   readonly #size: number;
   #start = 0;
@@ -171,7 +98,7 @@ export class Socket {
   constructor(conn: Deno.Conn, options: SocketOptions = {}) {
     this.conn = conn;
     this.timeout = checkTimeout("Socket", options.timeout);
-    const size = options.bufferSize ?? BUFFER_SIZE;
+    const size = options.bufferSize ?? READ_BUFFER_SIZE;
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Socket: bufferSize must be an integer >= 1, got ${String(size)}`);
     }
@@ -197,7 +124,7 @@ export class Socket {
     options: Deno.ConnectOptions | { path: string },
     opOptions?: OperationOptions & SocketOptions,
   ): Operation<Socket> {
-    return new SocketConnect(options, opOptions);
+    return new SocketConnect(options, opOptions, (conn) => new Socket(conn, opOptions));
   }
 
   /** Whether the peer has closed its side and every byte was read. */
@@ -225,7 +152,7 @@ export class Socket {
     return this.#end;
   }
 
-  /** The bytes read from the connection and not consumed yet (a view, valid until the next read). */
+  /** The unconsumed bytes read from the connection: a view, valid until consumed or more is read. */
   buffered(): Uint8Array {
     return this.#buf.subarray(this.#start, this.#end);
   }
@@ -245,12 +172,12 @@ export class Socket {
     if (this.#filling !== null) return this.#filling;
     if (this.#eof) return Promise.resolve(false);
     if (this.#buf === EMPTY) {
-      if (this.#size !== BUFFER_SIZE) this.#buf = new Uint8Array(this.#size);
+      if (this.#size !== READ_BUFFER_SIZE) this.#buf = new Uint8Array(this.#size);
       else {
         // Hundreds of connections reading at once (idle keep-alives after a long-poll wake-up,
         // say): a small read each costs far less than 16 KiB each.
-        const buf = takeBuffer();
-        if (buf === undefined) return this.#readSmall(IDLE_READ_SIZE);
+        const buf = takeReadBuffer();
+        if (buf === undefined) return this.#readSmall(idleReadView());
         this.#buf = buf;
         this.#pooled = true;
       }
@@ -288,7 +215,7 @@ export class Socket {
   watch(): Promise<boolean> {
     if (this.#filling !== null || this.#eof || this.#start !== this.#end) return this.fill();
     this.#release();
-    return this.#readSmall(WATCH_SIZE);
+    return this.#readSmall(watchView());
   }
 
   /**
@@ -305,7 +232,7 @@ export class Socket {
     }
     this.#release();
     this.#watcher = watcher;
-    this.#readSmall(WATCH_SIZE);
+    this.#readSmall(watchView());
   }
 
   /** Tells the watcher, if any, how the watch read ended; returns `more`. */
@@ -318,9 +245,8 @@ export class Socket {
     return more;
   }
 
-  /** A read into a new `size`-byte view whose bytes then move to a read buffer. */
-  #readSmall(size: number): Promise<boolean> {
-    const small = carveSmall(size);
+  /** A read into `small`, a new small view, whose bytes then move to a read buffer. */
+  #readSmall(small: Uint8Array): Promise<boolean> {
     const filling = this.conn.read(small).then(
       (n) => {
         this.#filling = null;
@@ -329,7 +255,7 @@ export class Socket {
           return this.#settleWatch(false);
         }
         if (this.#buf === EMPTY) {
-          const buf = takeBuffer();
+          const buf = takeReadBuffer();
           if (buf === undefined) {
             // Still none to spare: the small array becomes the read buffer (it grows if a head needs more).
             this.#buf = small;
@@ -448,7 +374,7 @@ export class Socket {
     this.#buf = EMPTY;
     if (this.#pooled) {
       this.#pooled = false;
-      giveBuffer(buf);
+      giveReadBuffer(buf);
     }
   }
 
@@ -461,253 +387,11 @@ export class Socket {
       bigger.set(this.#buf.subarray(0, pending));
       if (this.#pooled) {
         this.#pooled = false;
-        giveBuffer(this.#buf);
+        giveReadBuffer(this.#buf);
       }
       this.#buf = bigger;
     }
     this.#start = 0;
     this.#end = pending;
-  }
-}
-
-/**
- * A listening socket: `accept` is an operation.
- *
- * @example
- * ```ts
- * import { Socket } from "@cogen/cogen/core";
- * const server = Socket.listen({ hostname: "127.0.0.1", port: 0 });
- * server.port > 0; // true
- * server.close();
- * ```
- */
-export class SocketListener {
-  /** The listener. */
-  readonly listener: Deno.Listener;
-  #options: SocketOptions | undefined;
-  #spare: Promise<Deno.Conn>[] = [];
-
-  /** Wraps `listener`; accepted sockets get `socketOptions`. */
-  constructor(listener: Deno.Listener, socketOptions?: SocketOptions) {
-    this.listener = listener;
-    this.#options = socketOptions;
-  }
-
-  /** The bound address. */
-  get addr(): Deno.Addr {
-    return this.listener.addr;
-  }
-
-  /** The bound TCP port (0 for a Unix socket). */
-  get port(): number {
-    const addr = this.listener.addr;
-    return addr.transport === "tcp" ? addr.port : 0;
-  }
-
-  /**
-   * An operation that waits for the next connection. An accept abandoned (a
-   * timeout, a cancel) hands the connection it was waiting for to the next
-   * `accept`: none is lost.
-   */
-  accept(options?: OperationOptions): Operation<Socket> {
-    return new SocketAccept(this, options);
-  }
-
-  /** @ignore A pending accept: one an abandoned `accept` left, or a new one. */
-  pending(): Promise<Deno.Conn> {
-    return this.#spare.shift() ?? this.listener.accept();
-  }
-
-  /** @ignore Keeps the pending accept of an abandoned `accept` for the next one. */
-  giveBack(accepting: Promise<Deno.Conn>): void {
-    this.#spare.push(accepting);
-  }
-
-  /** @ignore Wraps an accepted connection. */
-  wrap(conn: Deno.Conn): Socket {
-    return new Socket(conn, this.#options);
-  }
-
-  /** Stops listening (idempotent). */
-  close(): void {
-    try {
-      this.listener.close();
-    } catch {
-      // Already closed.
-    }
-  }
-}
-
-/** Base of the socket operations: runs an async body, delivers unless stale. */
-abstract class SocketOperation<T> extends Operation<T> {
-  constructor(where: string, options: OperationOptions | undefined, socketTimeout: number | undefined) {
-    super();
-    this.timeout = socketTimeout;
-    this.applyOptions(where, options);
-  }
-
-  start(waiter: Waiter<T>): void {
-    const epoch = waiter.epoch;
-    const live = () => waiter.epoch === epoch;
-    this.perform(live, () => live() && waiter.touch()).then(
-      (value) => live() && waiter.resolve(value),
-      (error) => live() && waiter.reject(error),
-    );
-  }
-
-  /** The operation's work; `touch()` reports progress (restarts the weak timeout). */
-  protected abstract perform(live: () => boolean, touch: () => void): Promise<T>;
-}
-
-class SocketRead extends SocketOperation<Uint8Array> {
-  constructor(
-    readonly socket: Socket,
-    readonly n: number,
-    readonly line: boolean,
-    options?: OperationOptions,
-  ) {
-    super(line ? "Socket.readline" : "Socket.read", options, socket.timeout);
-  }
-
-  protected async perform(live: () => boolean, touch: () => void): Promise<Uint8Array> {
-    const socket = this.socket;
-    for (;;) {
-      const available = socket.buffered().length;
-      if (this.line) {
-        const length = socket.lineLength(this.n);
-        if (length >= 0) return socket.take(length);
-        if (available >= this.n) throw new LineTooLong(this.n);
-      } else if (available > 0) return socket.take(Math.min(available, this.n));
-      const more = await socket.fill();
-      // Abandoned meanwhile: leave the bytes buffered for the next read.
-      if (!live()) return EMPTY;
-      if (!more) return socket.take(socket.buffered().length);
-      touch();
-    }
-  }
-
-  override toString(): string {
-    return this.line ? `Socket.readline(${this.n})` : `Socket.read(${this.n})`;
-  }
-}
-
-class SocketWrite extends SocketOperation<number> {
-  constructor(readonly socket: Socket, readonly data: Uint8Array | string, options?: OperationOptions) {
-    super("Socket.write", options, socket.timeout);
-  }
-
-  protected perform(_live: () => boolean, touch: () => void): Promise<number> {
-    return this.socket.writeAll(this.data, touch);
-  }
-
-  override withdraw(): void {
-    this.socket.close();
-  }
-
-  override toString(): string {
-    return "Socket.write";
-  }
-}
-
-class SocketSendFile extends SocketOperation<number> {
-  readonly offset: number;
-  readonly length: number;
-  readonly blockSize: number;
-
-  constructor(
-    readonly socket: Socket,
-    readonly file: Deno.FsFile,
-    options: OperationOptions & { offset?: number; length?: number; blockSize?: number },
-  ) {
-    super("Socket.sendFile", options, socket.timeout);
-    this.offset = options.offset ?? 0;
-    this.length = options.length ?? Infinity;
-    this.blockSize = options.blockSize ?? 64 * 1024;
-    for (const [name, value] of [["offset", this.offset], ["blockSize", this.blockSize]] as const) {
-      if (!Number.isInteger(value) || value < (name === "offset" ? 0 : 1)) {
-        throw new RangeError(
-          `Socket.sendFile: ${name} must be an integer >= ${name === "offset" ? 0 : 1}, got ${value}`,
-        );
-      }
-    }
-    if (!(this.length >= 0)) throw new RangeError(`Socket.sendFile: length must be >= 0, got ${this.length}`);
-  }
-
-  protected async perform(live: () => boolean, touch: () => void): Promise<number> {
-    await this.file.seek(this.offset, Deno.SeekMode.Start);
-    const block = new Uint8Array(this.blockSize);
-    let sent = 0;
-    while (sent < this.length && live()) {
-      const want = Math.min(block.length, this.length - sent);
-      const n = await this.file.read(block.subarray(0, want));
-      if (n === null) break;
-      await this.socket.writeAll(block.subarray(0, n), touch);
-      sent += n;
-    }
-    return sent;
-  }
-
-  override withdraw(): void {
-    this.socket.close();
-  }
-
-  override toString(): string {
-    return "Socket.sendFile";
-  }
-}
-
-class SocketAccept extends Operation<Socket> {
-  constructor(readonly server: SocketListener, options?: OperationOptions) {
-    super();
-    this.applyOptions("SocketListener.accept", options);
-  }
-
-  start(waiter: Waiter<Socket>): void {
-    const accepting = this.server.pending();
-    const epoch = waiter.epoch;
-    waiter.item = accepting;
-    accepting.then(
-      (conn) => waiter.epoch === epoch && waiter.resolve(this.server.wrap(conn)),
-      (error) => waiter.epoch === epoch && waiter.reject(error),
-    );
-  }
-
-  /** The connection this accept waits for goes to the next accept. */
-  override withdraw(waiter: Waiter<Socket>): void {
-    this.server.giveBack(waiter.item as Promise<Deno.Conn>);
-  }
-
-  override toString(): string {
-    return "SocketListener.accept";
-  }
-}
-
-class SocketConnect extends SocketOperation<Socket> {
-  constructor(
-    readonly options: Deno.ConnectOptions | { path: string },
-    readonly socketOptions?: OperationOptions & SocketOptions,
-  ) {
-    super("Socket.connect", socketOptions, undefined);
-  }
-
-  protected async perform(live: () => boolean): Promise<Socket> {
-    const conn = "path" in this.options
-      ? await Deno.connect({ transport: "unix", path: this.options.path })
-      : await Deno.connect(this.options);
-    if (!live()) {
-      // Timed out or cancelled meanwhile: nobody will use this connection.
-      conn.close();
-      throw new Error("Socket.connect: abandoned");
-    }
-    return new Socket(conn, {
-      timeout: this.socketOptions?.timeout,
-      bufferSize: this.socketOptions?.bufferSize,
-    });
-  }
-
-  override toString(): string {
-    return "path" in this.options
-      ? `Socket.connect(${this.options.path})`
-      : `Socket.connect(${this.options.hostname ?? "127.0.0.1"}:${this.options.port})`;
   }
 }

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { Operation } from "./operation.ts";
-import { Waiter } from "./operation.ts";
-import { CoroutineError } from "./errors.ts";
+import { type Operation, type OperationTask, Waiter } from "./operation.ts";
 import { BACK, type Placement } from "./priority.ts";
+import type { Resume } from "./resume.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { WaitList } from "./wait_list.ts";
 
@@ -31,13 +30,6 @@ export type CoroutineFunction<A extends any[] = any[], R = unknown> = (...args: 
 /** The life of a task: `"running"` until it ends in one of the other three states. */
 export type TaskState = "running" | "finished" | "failed" | "cancelled";
 
-/** @ignore How a task is resumed. */
-export const NEXT = 0;
-/** @ignore */
-export const THROW = 1;
-/** @ignore */
-export const RETURN = 2;
-
 /**
  * A coroutine running in a {@linkcode Scheduler}, returned by
  * `Scheduler.add` and by the `AddCoro` operation.
@@ -55,7 +47,7 @@ export const RETURN = 2;
  * task.result; // 42
  * ```
  */
-export class Task<R = unknown> {
+export class Task<R = unknown> implements OperationTask {
   /** A number unique within the scheduler, in the order tasks were added. */
   readonly id: number;
   /** The coroutine function's name (for messages). */
@@ -75,8 +67,8 @@ export class Task<R = unknown> {
   callers: Coroutine<unknown>[] | null = null;
   /** @ignore Whether `gen` is an async generator. */
   isAsync: boolean;
-  /** @ignore How the coroutine is resumed next: NEXT, THROW or RETURN. */
-  mode = NEXT;
+  /** @ignore How the coroutine is resumed next. */
+  resume: Resume = "next";
   /** @ignore The value sent, thrown or returned into it. */
   value: unknown = undefined;
   /** @ignore Whether it is in the run queue. */
@@ -189,10 +181,48 @@ export class Task<R = unknown> {
   }
 }
 
+/**
+ * Thrown by `Join` when the joined task failed or was cancelled; `cause` is the
+ * task's error (`undefined` when it was cancelled).
+ *
+ * @example
+ * ```ts
+ * import { CoroutineError, Join, Scheduler } from "@cogen/cogen/core";
+ * const sched = new Scheduler({ onError: () => {} });
+ * const failing = sched.add(function* () {
+ *   throw new Error("boom");
+ * });
+ * sched.add(function* () {
+ *   try {
+ *     yield new Join(failing);
+ *   } catch (err) {
+ *     if (err instanceof CoroutineError) return (err.cause as Error).message; // "boom"
+ *   }
+ * });
+ * await sched.run();
+ * ```
+ */
+export class CoroutineError extends Error {
+  /** The task that failed or was cancelled. */
+  readonly task: Task<unknown>;
+
+  /** Creates the error for `task`; `cause` is what escaped it. */
+  constructor(task: Task<unknown>, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "CoroutineError";
+    this.task = task;
+  }
+}
+
 /** @ignore A task's own waiter: settling it resumes the task. */
 export class TaskWaiter extends Waiter<unknown> {
+  /** The scheduler of the task. */
+  declare readonly sched: Scheduler;
+  /** The task this is the waiter of. */
+  declare readonly task: Task<unknown>;
+
   protected deliver(ok: boolean, value: unknown, placement: Placement): void {
-    this.sched.resume(this.task, ok ? NEXT : THROW, value, placement);
+    this.sched.resume(this.task, ok ? "next" : "throw", value, placement);
   }
 }
 

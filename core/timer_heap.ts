@@ -40,21 +40,21 @@ export class TimerHeap {
     return this.#items.length;
   }
 
-  /** The waiter with the earliest deadline, or `undefined`. */
+  /** The entry with the earliest deadline, or `undefined`. */
   peek(): TimerEntry | undefined {
     return this.#items[0];
   }
 
-  /** Adds a waiter whose `deadline` is set. */
-  push(waiter: TimerEntry): void {
-    waiter.timerSeq = this.#seq++;
+  /** Adds an entry whose `deadline` is set. */
+  push(entry: TimerEntry): void {
+    entry.timerSeq = this.#seq++;
     const i = this.#items.length;
-    this.#items.push(waiter);
-    waiter.heapIndex = i;
+    this.#items.push(entry);
+    entry.heapIndex = i;
     this.#up(i);
   }
 
-  /** Removes and returns the earliest waiter. */
+  /** Removes and returns the earliest entry. */
   pop(): TimerEntry | undefined {
     const items = this.#items;
     if (items.length === 0) return undefined;
@@ -63,20 +63,20 @@ export class TimerHeap {
     return top;
   }
 
-  /** Removes a waiter that is in the heap. */
-  remove(waiter: TimerEntry): void {
-    const i = waiter.heapIndex;
-    if (i < 0 || this.#items[i] !== waiter) return;
+  /** Removes an entry that is in the heap (nothing happens if it is not). */
+  remove(entry: TimerEntry): void {
+    const i = entry.heapIndex;
+    if (i < 0 || this.#items[i] !== entry) return;
     this.#removeAt(i);
   }
 
-  /** Restores the order after the waiter's `deadline` changed. */
-  update(waiter: TimerEntry): void {
-    const i = waiter.heapIndex;
+  /** Restores the order after the entry's `deadline` changed. */
+  update(entry: TimerEntry): void {
+    const i = entry.heapIndex;
     if (i < 0) return;
-    waiter.timerSeq = this.#seq++;
+    entry.timerSeq = this.#seq++;
     this.#down(i);
-    this.#up(waiter.heapIndex);
+    this.#up(entry.heapIndex);
   }
 
   #removeAt(i: number): void {

@@ -7,35 +7,28 @@
  *
  * @module
  */
+import { giveBuffer, POOLED_SIZE, SlabCarver, spareBuffer, takeBuffer } from "../core/buffer_pool.ts";
 
 const encoder = new TextEncoder();
 /** Pieces at least this large are written directly rather than copied. */
 const DIRECT = 16 * 1024;
-/** Size of a gathering buffer. */
-const BLOCK = 16 * 1024;
-/** Size of a gathering buffer carved from the shared slab when the pool is empty and the piece is small. */
+/** Size of a gathering buffer: the shared pool's (idle connections hold none). */
+const BLOCK = POOLED_SIZE;
+/** Size of a gathering buffer carved from the slab when the pool is empty and the piece is small. */
 const SMALL_BLOCK = 1024;
-/** Size of the slab small gathering buffers are carved from. */
-const SLAB = 64 * 1024;
 
 const RESOLVED = Promise.resolve();
 /** The block slot of a queued piece that is the caller's own array (not copied). */
 const BORROWED = new Uint8Array(0);
 
-/** Spare gathering buffers, shared by every connection: idle connections hold none. */
-const pool: Uint8Array[] = [];
-
 /**
- * Small gathering buffers are ranges of one shared slab, handed out one
- * after another: thousands of responses in flight at once (a long-poll
- * wake-up) then cost one array view each (made when the range is sealed),
- * not one zeroed buffer each. A range sealed while it is the newest gives
- * back the bytes it did not use, so short responses pack tightly. A slab is
- * dropped (and collected once its last view is) when the next range does not
- * fit.
+ * Small gathering buffers are `SMALL_BLOCK`-byte ranges of 64 KiB slabs:
+ * thousands of responses in flight at once (a long-poll wake-up) then cost
+ * one array view each (made when the range is sealed), not one zeroed buffer
+ * each. A range sealed while it is the newest gives back the bytes it did
+ * not use, so short responses pack tightly.
  */
-let slab = new Uint8Array(SLAB);
-let slabUsed = 0;
+const smallBlocks = new SlabCarver(64 * 1024);
 
 /**
  * What an {@linkcode Output} reports to: the owner of the socket, which
@@ -92,8 +85,8 @@ export class Output {
   /** How many queued pieces are the caller's own arrays, not yet written. */
   #borrowed = 0;
   /**
-   * The buffer being filled: a pooled block, a larger one, or the shared
-   * slab (`#small`), from `#base` (0 but in the slab) up to `#limit`; bytes
+   * The buffer being filled: a pooled block, a larger one, or a slab of
+   * `smallBlocks` (`#small`), from `#base` (0 but in the slab) up to `#limit`; bytes
    * up to `#used` are filled. All three are positions in `#block`.
    */
   #block: Uint8Array | null = null;
@@ -302,7 +295,7 @@ export class Output {
     const block = this.#pieceBlock;
     this.#pieceBlock = null;
     if (block === BORROWED) this.#borrowed--;
-    else if (block !== null && pool.length < 1024) pool.push(block);
+    else if (block !== null) giveBuffer(block);
     this.#writeNext();
   }
 
@@ -349,22 +342,20 @@ export class Output {
     queue[this.#queueEnd++] = slot;
   }
 
-  /** Takes a `SMALL_BLOCK`-byte range of the shared slab as the gathering buffer. */
+  /** Takes a `SMALL_BLOCK`-byte range of a slab as the gathering buffer. */
   #takeSmall(): Uint8Array {
-    if (SLAB - slabUsed < SMALL_BLOCK) {
-      slab = new Uint8Array(SLAB);
-      slabUsed = 0;
-    }
+    const start = smallBlocks.reserve(SMALL_BLOCK);
+    const slab = smallBlocks.slab;
     this.#block = slab;
     this.#small = true;
-    this.#base = this.#used = slabUsed;
-    this.#limit = slabUsed += SMALL_BLOCK;
+    this.#base = this.#used = start;
+    this.#limit = start + SMALL_BLOCK;
     return slab;
   }
 
   /** Gives back the slab's bytes from `from` to the end of this range, if it is the newest range of the slab. */
   #giveBackSmall(from: number): void {
-    if (this.#block === slab && this.#limit === slabUsed) slabUsed = from;
+    smallBlocks.giveBack(this.#block!, from, this.#limit);
   }
 
   #push(data: Uint8Array, slot: Uint8Array | null): void {
@@ -382,7 +373,7 @@ export class Output {
       const gathered = this.#used - this.#base;
       if (this.#small && gathered + n <= BLOCK) {
         // A small range outgrown: move to a full block, so that what is gathered still leaves in one write.
-        const full = pool.pop() ?? new Uint8Array(BLOCK);
+        const full = takeBuffer();
         full.set(block.subarray(this.#base, this.#used));
         this.#giveBackSmall(this.#base);
         this.#block = full;
@@ -398,7 +389,7 @@ export class Output {
     // once (a long-poll wake-up), a fresh 16 KiB each would cost more in zeroed pages than the writes.
     if (n > BLOCK) this.#block = new Uint8Array(n);
     else {
-      const pooled = pool.pop();
+      const pooled = spareBuffer();
       if (pooled === undefined && n <= SMALL_BLOCK) return this.#takeSmall();
       this.#block = pooled ?? new Uint8Array(BLOCK);
     }
@@ -410,7 +401,7 @@ export class Output {
   #release(): void {
     const block = this.#block;
     if (this.#small) this.#giveBackSmall(this.#base);
-    else if (block !== null && block.length === BLOCK && pool.length < 1024) pool.push(block);
+    else if (block !== null) giveBuffer(block);
     this.#block = null;
     this.#small = false;
     this.#base = this.#used = this.#limit = 0;
