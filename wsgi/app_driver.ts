@@ -18,6 +18,7 @@
 import { setImmediate } from "node:timers";
 import { Await, isPromiseLike, Operation, runningTask, type Task } from "../core/mod.ts";
 import { describe } from "../core/describe.ts";
+import type { Resume } from "../core/resume.ts";
 import {
   type App,
   type AppResult,
@@ -37,9 +38,6 @@ import type { Input } from "./input.ts";
 import { utf8Length } from "./output.ts";
 import { type CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
 import { checkStartResponse, type HeadCache, type KnownHead } from "./response_head.ts";
-
-// TODO(merge): the core branch declares this once in core/.
-type Resume = "next" | "throw";
 
 /** App steps between two turns given to the rest of the scheduler, when the app waits on nothing. */
 const STEPS_PER_TURN = 64;
