@@ -12,7 +12,7 @@ import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
  *
  * @example
  * ```ts
- * import { isPromiseLike } from "@cogen/cogen/core";
+ * import { isPromiseLike } from "./await.ts";
  * isPromiseLike(Promise.resolve(1)); // true
  * isPromiseLike({ then: 1 }); // false
  * ```

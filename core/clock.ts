@@ -47,7 +47,7 @@ export const MAX_DELAY = 2 ** 31 - 1;
  *
  * @example
  * ```ts
- * import { systemClock } from "@cogen/cogen/core";
+ * import { systemClock } from "./clock.ts";
  * systemClock.now() >= 0; // true
  * ```
  */

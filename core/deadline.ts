@@ -14,7 +14,8 @@ import type { TimerEntry } from "./timer_heap.ts";
  *
  * @example
  * ```ts
- * import { Deadline, Scheduler, Sleep } from "@cogen/cogen/core";
+ * import { Scheduler, Sleep } from "@cogen/cogen/core";
+ * import { Deadline } from "./deadline.ts";
  * const sched = new Scheduler();
  * let fired = false;
  * const deadline = new Deadline(sched, () => fired = true);

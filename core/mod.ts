@@ -18,9 +18,9 @@
  */
 export { AddCoro } from "./add_coro.ts";
 export { All, type ResultsOf } from "./all.ts";
-export { Await, isPromiseLike } from "./await.ts";
+export { Await } from "./await.ts";
 export { Call } from "./call.ts";
-export { type Clock, ManualClock, systemClock } from "./clock.ts";
+export { type Clock, ManualClock } from "./clock.ts";
 export { CurrentTask } from "./current_task.ts";
 export { Join } from "./join.ts";
 export { Local } from "./local.ts";
@@ -32,20 +32,11 @@ export {
   OperationTimeout,
   Waiter,
 } from "./operation.ts";
-export {
-  BACK,
-  checkPriority,
-  FRONT,
-  type Placement,
-  placementOfWoken,
-  placementOfYielder,
-  type Priority,
-  priority,
-} from "./priority.ts";
+export { type Placement, type Priority, priority } from "./priority.ts";
 export { type FetchOptions, PublishSubscribeQueue } from "./pubsub.ts";
 export { Queue, QueueEmpty, QueueFull } from "./queue.ts";
 export { Race, type ResultOf } from "./race.ts";
-export { runningTask, Scheduler, type SchedulerOptions } from "./scheduler.ts";
+export { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 export { Signal, type SignalOptions, WaitForSignal } from "./signal.ts";
 export { Sleep } from "./sleep.ts";
 export {
@@ -56,10 +47,8 @@ export {
   type TaskState,
   type Yieldable,
 } from "./task.ts";
-export { checkTimeout, effectiveTimeout } from "./timeout.ts";
+export type { TimerEntry } from "./timer_heap.ts";
 export { WaitList } from "./wait_list.ts";
 export { Socket, type SocketOptions, type SocketWatcher } from "./socket.ts";
 export { SocketListener } from "./socket_listener.ts";
 export { LineTooLong } from "./socket_ops.ts";
-export { Deadline } from "./deadline.ts";
-export type { TimerEntry } from "./timer_heap.ts";

@@ -40,7 +40,7 @@ export type Priority = typeof priority[keyof typeof priority];
  *
  * @example
  * ```ts
- * import { FRONT, placementOfWoken, priority } from "@cogen/cogen/core";
+ * import { FRONT, placementOfWoken, priority } from "./priority.ts";
  * placementOfWoken(priority.OP) === FRONT; // true
  * ```
  */
@@ -55,7 +55,7 @@ export const FRONT: Placement = 1;
  *
  * @example
  * ```ts
- * import { BACK, placementOfWoken, priority } from "@cogen/cogen/core";
+ * import { BACK, placementOfWoken, priority } from "./priority.ts";
  * placementOfWoken(priority.LAST) === BACK; // true
  * ```
  */
@@ -68,7 +68,7 @@ export function placementOfWoken(p: number): Placement {
  *
  * @example
  * ```ts
- * import { FRONT, placementOfYielder, priority } from "@cogen/cogen/core";
+ * import { FRONT, placementOfYielder, priority } from "./priority.ts";
  * placementOfYielder(priority.FIRST) === FRONT; // true
  * ```
  */
@@ -82,7 +82,7 @@ export function placementOfYielder(p: number): Placement {
  * @throws {RangeError} when `p` is not one of the {@linkcode priority} values.
  * @example
  * ```ts
- * import { checkPriority } from "@cogen/cogen/core";
+ * import { checkPriority } from "./priority.ts";
  * checkPriority("Signal", 3); // 3
  * ```
  */

@@ -78,7 +78,7 @@ const stepContext = new AsyncLocalStorage<Task<unknown>>();
  *
  * @example
  * ```ts
- * import { runningTask, Scheduler } from "@cogen/cogen/core";
+ * import { runningTask, Scheduler } from "./scheduler.ts";
  * const sched = new Scheduler();
  * const task = sched.add(function* () {
  *   return runningTask()?.id;

@@ -12,7 +12,7 @@ import { describe } from "./describe.ts";
  * @throws {RangeError} when it is not a number of ms >= -1.
  * @example
  * ```ts
- * import { checkTimeout } from "@cogen/cogen/core";
+ * import { checkTimeout } from "./timeout.ts";
  * checkTimeout("Queue.get", 250); // 250
  * ```
  */
@@ -34,7 +34,7 @@ export function checkTimeout(where: string, timeout: unknown): number | undefine
  *
  * @example
  * ```ts
- * import { effectiveTimeout } from "@cogen/cogen/core";
+ * import { effectiveTimeout } from "./timeout.ts";
  * effectiveTimeout(undefined, 5000); // 5000
  * effectiveTimeout(-1, 5000); // 0
  * ```

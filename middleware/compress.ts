@@ -9,11 +9,11 @@ import {
   type App,
   type AppResult,
   type Chunk,
-  concatBytes,
   type Environ,
   type StartResponse,
   type Write,
 } from "../wsgi/mod.ts";
+import { concatBytes } from "../wsgi/bytes.ts";
 import { relay } from "./relay.ts";
 
 /** Options of {@linkcode compress}. */
@@ -39,7 +39,7 @@ export interface CompressOptions {
  *
  * @example
  * ```ts
- * import { compress, COMPRESSIBLE_TYPES } from "@cogen/cogen/middleware";
+ * import { compress, COMPRESSIBLE_TYPES } from "./compress.ts";
  * import type { App } from "@cogen/cogen/wsgi";
  * const events: App = (_environ, startResponse) => {
  *   startResponse("200 OK", [["Content-Type", "application/x-ndjson"]]);

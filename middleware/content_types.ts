@@ -14,7 +14,7 @@ const TEXT = "; charset=utf-8";
  *
  * @example
  * ```ts
- * import { CONTENT_TYPES } from "@cogen/cogen/middleware";
+ * import { CONTENT_TYPES } from "./content_types.ts";
  * CONTENT_TYPES["css"]; // "text/css; charset=utf-8"
  * ```
  */
@@ -80,7 +80,7 @@ const UNKNOWN = "application/octet-stream";
  *
  * @example
  * ```ts
- * import { contentTypeFor } from "@cogen/cogen/middleware";
+ * import { contentTypeFor } from "./content_types.ts";
  * contentTypeFor("site/index.HTML"); // "text/html; charset=utf-8"
  * contentTypeFor("logo.png"); // "image/png"
  * contentTypeFor("README"); // "application/octet-stream"

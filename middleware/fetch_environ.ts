@@ -6,14 +6,10 @@
  * @module
  */
 import type { Scheduler } from "../core/mod.ts";
-import {
-  addHeaders,
-  type CogenProxy,
-  type Environ,
-  fileWrapper,
-  type Input,
-  SERVER_SOFTWARE,
-} from "../wsgi/mod.ts";
+import { type CogenProxy, type Environ, type Input } from "../wsgi/mod.ts";
+import { addHeaders } from "../wsgi/environ.ts";
+import { fileWrapper } from "../wsgi/file_wrapper.ts";
+import { SERVER_SOFTWARE } from "../wsgi/server.ts";
 import { decodePath, errorStream } from "../wsgi/environ.ts";
 
 const WSGI_VERSION = [1, 0] as const;

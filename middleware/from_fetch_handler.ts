@@ -6,8 +6,11 @@
  *
  * @module
  */
-import { Await, isPromiseLike, type Operation } from "../core/mod.ts";
-import { type App, type Chunk, decodePath, type Environ, STATUS_TEXT } from "../wsgi/mod.ts";
+import { Await, type Operation } from "../core/mod.ts";
+import { isPromiseLike } from "../core/await.ts";
+import { type App, type Chunk, type Environ } from "../wsgi/mod.ts";
+import { decodePath } from "../wsgi/environ.ts";
+import { STATUS_TEXT } from "../wsgi/http_error.ts";
 import { HOP_BY_HOP } from "./hop_by_hop.ts";
 
 /**

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { Await, isPromiseLike, type Operation } from "../core/mod.ts";
+import { Await, type Operation } from "../core/mod.ts";
+import { isPromiseLike } from "../core/await.ts";
 import type { AppResult, AppYield, Chunk } from "../wsgi/mod.ts";
 
 /**

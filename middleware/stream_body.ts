@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { ClientGone, prependBytes, readLine } from "../wsgi/mod.ts";
+import { ClientGone } from "../wsgi/mod.ts";
+import { prependBytes } from "../wsgi/bytes.ts";
+import { readLine } from "../wsgi/read_line.ts";
 
 const EMPTY = new Uint8Array(0);
 

@@ -13,14 +13,14 @@ import {
   type App,
   type Chunk,
   CogenProxy,
-  concatBytes,
-  HeadCache,
   Input,
   logError,
   PathInfoDispatcher,
   type Route,
-  STATUS_TEXT,
 } from "../wsgi/mod.ts";
+import { concatBytes } from "../wsgi/bytes.ts";
+import { STATUS_TEXT } from "../wsgi/http_error.ts";
+import { HeadCache } from "../wsgi/response_head.ts";
 import { AppDriver, EXTENSIONS } from "../wsgi/app_driver.ts";
 import type { RequestSource, ResponseSink } from "../wsgi/app_host.ts";
 import { fetchEnviron } from "./fetch_environ.ts";

@@ -6,7 +6,7 @@
 import { describe } from "../core/describe.ts";
 import type { Environ } from "./environ.ts";
 import { FileWrapper } from "./file_wrapper.ts";
-import type { Runnable } from "./proxy.ts";
+import type { Operation } from "../core/operation.ts";
 
 /** A piece of a response body: strings are sent as UTF-8, bytes untouched. */
 export type Chunk = string | Uint8Array;
@@ -20,10 +20,14 @@ export type Write = (chunk: Chunk) => void;
  * `excInfo` (the error being handled); once the headers are sent, it
  * rethrows `excInfo`.
  */
-export type StartResponse = (status: string, headers: [string, string][], excInfo?: unknown) => Write;
+export type StartResponse = (
+  status: string,
+  headers: [string, string][],
+  excInfo?: unknown,
+) => (chunk: Chunk) => void;
 
 /** What an app may yield: chunks, and operations or promises for the server to run. */
-export type AppYield = Chunk | Runnable;
+export type AppYield = Chunk | Operation<unknown> | PromiseLike<unknown>;
 
 /** What an app returns. */
 export type AppResult =

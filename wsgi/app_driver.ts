@@ -16,7 +16,9 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { Await, isPromiseLike, Operation, runningTask, type Task } from "../core/mod.ts";
+import { Await, Operation, type Task } from "../core/mod.ts";
+import { isPromiseLike } from "../core/await.ts";
+import { runningTask } from "../core/scheduler.ts";
 import { describe } from "../core/describe.ts";
 import type { Resume } from "../core/resume.ts";
 import {

@@ -225,7 +225,7 @@ export function equalsLower(buf: Uint8Array, pos: number, word: string): boolean
  *
  * @example
  * ```ts
- * import { latin1 } from "@cogen/cogen/wsgi";
+ * import { latin1 } from "./byte_classes.ts";
  * latin1(new Uint8Array([0x63, 0x61, 0x66, 0xe9]), 0, 4); // "café"
  * ```
  */

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { concatBytes } from "@cogen/cogen/wsgi";
+ * import { concatBytes } from "./bytes.ts";
  * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]); // Uint8Array [1, 2, 3]
  * ```
  */
@@ -35,7 +35,7 @@ export function concatBytes(
  *
  * @example
  * ```ts
- * import { prependBytes } from "@cogen/cogen/wsgi";
+ * import { prependBytes } from "./bytes.ts";
  * prependBytes(new Uint8Array([1]), new Uint8Array([2])); // Uint8Array [1, 2]
  * ```
  */

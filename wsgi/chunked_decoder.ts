@@ -42,7 +42,7 @@ const BACKSLASH = 0x5c;
  *
  * @example
  * ```ts
- * import { ChunkedDecoder } from "@cogen/cogen/wsgi";
+ * import { ChunkedDecoder } from "./chunked_decoder.ts";
  * const body = new TextEncoder().encode("5\r\nhello\r\n0\r\n\r\n");
  * const decoder = new ChunkedDecoder({ maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1e6 });
  * const out: string[] = [];

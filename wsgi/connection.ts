@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { Operation, Socket, SocketWatcher, Task } from "../core/mod.ts";
+import type { Operation, Socket, Task } from "../core/mod.ts";
+import type { SocketWatcher } from "../core/socket.ts";
 import type { App } from "./app.ts";
 import { AppDriver, EXTENSIONS } from "./app_driver.ts";
 import type { RequestSource } from "./app_host.ts";

@@ -43,6 +43,12 @@ export class ConnectionTimeouts implements Stallable, OutputWatchdog {
   #writes = 0;
   /** The writes as the stall watch sees them, made at the first write. */
   #writeStall: WriteStall | null = null;
+  /** @ignore The stall watch's bookkeeping (see `Stallable`). */
+  watchSlot = -1;
+  /** @ignore */
+  seenMark = 0;
+  /** @ignore */
+  seenChecks = 0;
 
   /** The timeouts of `connection`, watched by `watch`. */
   constructor(connection: TimedConnection, watch: StallWatch, limits: ResolvedLimits) {
@@ -130,6 +136,9 @@ export class ConnectionTimeouts implements Stallable, OutputWatchdog {
 
 /** A connection's writes as the stall watch sees them: a write may move nothing for `sockoperTimeout`. */
 class WriteStall implements Stallable {
+  watchSlot = -1;
+  seenMark = 0;
+  seenChecks = 0;
   readonly #connection: TimedConnection;
   readonly #timeouts: ConnectionTimeouts;
   readonly #timeout: number;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Scheduler } from "../core/mod.ts";
-import type { FileWrapperFactory } from "./file_wrapper.ts";
+import type { FileWrapper, FileWrapperFactory } from "./file_wrapper.ts";
 import type { RequestHead } from "./request_head.ts";
 import type { Input } from "./input.ts";
 import type { CogenProxy, CoreMirror, InputOperations } from "./proxy.ts";
@@ -73,7 +73,7 @@ export interface Environ {
   /** `false`. */
   "wsgi.run_once": boolean;
   /** Wraps a file for the server to stream. */
-  "wsgi.file_wrapper": FileWrapperFactory;
+  "wsgi.file_wrapper": (file: Deno.FsFile, blockSize?: number, length?: number) => FileWrapper;
   /** cogen's per-request proxy (same object as `cogen.wsgi`). */
   cogen: CogenProxy;
   /** The same proxy, by the seed's name. */
@@ -293,7 +293,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  *
  * @example
  * ```ts
- * import { decodePath } from "@cogen/cogen/wsgi";
+ * import { decodePath } from "./environ.ts";
  * decodePath("/caf%C3%A9/a%2Fb"); // "/café/a%2Fb"
  * ```
  */

@@ -65,7 +65,8 @@ export class ServerShutdown extends Error {
  *
  * @example
  * ```ts
- * import { ClientGone, HttpError, isClientError } from "@cogen/cogen/wsgi";
+ * import { ClientGone, HttpError } from "@cogen/cogen/wsgi";
+ * import { isClientError } from "./errors.ts";
  * isClientError(new HttpError(400, "bare LF")); // true
  * isClientError(new ClientGone()); // true
  * isClientError(new TypeError("oops")); // false
@@ -88,8 +89,8 @@ export function isClientError(error: unknown): boolean {
  *
  * @example
  * ```ts
- * import { logError } from "@cogen/cogen/wsgi";
- * logError(new TypeError("bad status"), "the app, for GET /"); // "cogen: error in the app, for GET /: TypeError: bad status\n    at …"
+ * import { HttpError, logError } from "@cogen/cogen/wsgi";
+ * logError(new HttpError(400, "bare LF"), "a request from 127.0.0.1"); // "cogen: a request from 127.0.0.1: HttpError: bare LF"
  * ```
  */
 export function logError(error: unknown, context: string): void {

@@ -16,7 +16,7 @@ import type { RequestHead } from "./request_head.ts";
  *
  * @example
  * ```ts
- * import { RequestHead } from "@cogen/cogen/wsgi";
+ * import { RequestHead } from "./request_head.ts";
  * import { connectionTokens } from "./field_values.ts";
  * const head = new RequestHead();
  * connectionTokens(head, "Upgrade, close");

@@ -34,7 +34,7 @@ import { RequestHead } from "./request_head.ts";
  *
  * @example
  * ```ts
- * import { type ParserLimits, RequestParser } from "@cogen/cogen/wsgi";
+ * import { type ParserLimits, RequestParser } from "./http_parser.ts";
  * const limits: ParserLimits = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1e6 };
  * new RequestParser(limits).limits.maxHeaders; // 100
  * ```
@@ -55,7 +55,8 @@ export interface ParserLimits {
  *
  * @example
  * ```ts
- * import { HttpError, RequestParser } from "@cogen/cogen/wsgi";
+ * import { HttpError } from "@cogen/cogen/wsgi";
+ * import { RequestParser } from "./http_parser.ts";
  * const parser = new RequestParser({ maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1e6 });
  * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\nHost : x\r\n\r\n");
  * try {

@@ -7,7 +7,6 @@
  * @module
  */
 import { Await, type Operation } from "../core/mod.ts";
-import type { InputSource } from "./proxy.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -44,7 +43,7 @@ export interface BodyReader {
  * }
  * ```
  */
-export class Input implements AsyncIterable<Uint8Array>, InputSource {
+export class Input implements AsyncIterable<Uint8Array> {
   #body: BodyReader | null;
   #bytes: Uint8Array | null;
   #pos = 0;

@@ -1,6 +1,9 @@
 /**
  * The HTTP/1.1 server that runs apps interleaved on the scheduler of `core/`:
- * the parser, the environ, the connection loop and `serve`.
+ * `serve` (and the cogen-shaped `WSGIServer`), the app protocol, the
+ * environ and its coroutine extensions, and the errors of serving. The
+ * parser, connections and response writer are internal (tests import them
+ * by their file path).
  *
  * ```ts
  * import { serve } from "@cogen/cogen/wsgi";
@@ -14,39 +17,17 @@
  * @module
  */
 export type { App, AppResult, AppYield, Chunk, StartResponse, Write } from "./app.ts";
-export { type BodyHost, RequestBody } from "./body.ts";
 export { PathInfoDispatcher, type Route } from "./dispatch.ts";
-export {
-  addHeaders,
-  basicAuth,
-  type ConnectionFacts,
-  decodePath,
-  type Environ,
-  type ErrorStream,
-  type ServerFacts,
-} from "./environ.ts";
-export { concatBytes, prependBytes } from "./bytes.ts";
-export { FileWrapper, fileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
-export { HttpError, STATUS_TEXT } from "./http_error.ts";
-export { ClientGone, ContentLengthError, isClientError, logError, ServerShutdown } from "./errors.ts";
-export { latin1 } from "./byte_classes.ts";
-export { ChunkedDecoder } from "./chunked_decoder.ts";
-export { type ParserLimits, RequestParser } from "./http_parser.ts";
-export { RequestHead } from "./request_head.ts";
-export { type BodyReader, Input } from "./input.ts";
-export { DEFAULT_LIMITS, type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
-export { Output, type OutputWatchdog } from "./output.ts";
-export { type LineSource, readLine } from "./read_line.ts";
-export { type Stallable, StallWatch } from "./stall_watch.ts";
-export { stopOnSignals, type StopOnSignalsOptions } from "./signals.ts";
-export { checkStartResponse, HeadCache, type HeaderFacts, KnownHead, ServerLines } from "./response_head.ts";
+export type { Environ, ErrorStream } from "./environ.ts";
+export { ClientGone, ContentLengthError, logError, ServerShutdown } from "./errors.ts";
+export { FileWrapper, type FileWrapperFactory } from "./file_wrapper.ts";
+export { HttpError } from "./http_error.ts";
+export { Input } from "./input.ts";
+export { DEFAULT_LIMITS, type ServerLimits } from "./options.ts";
 export {
   CogenProxy,
   type CoreMirror,
-  type Extensions,
   type InputOperations,
-  type InputSource,
-  isRunnable,
   type MirrorEvents,
   type Runnable,
 } from "./proxy.ts";
@@ -55,7 +36,7 @@ export {
   serve,
   type ServeOptions,
   type Server,
-  SERVER_SOFTWARE,
   type ServerOptions,
   WSGIServer,
 } from "./server.ts";
+export { stopOnSignals, type StopOnSignalsOptions } from "./signals.ts";

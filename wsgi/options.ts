@@ -81,7 +81,7 @@ export const DEFAULT_LIMITS: Readonly<Required<ServerLimits>> = {
  * @throws {RangeError} naming the option when a value is not a positive integer.
  * @example
  * ```ts
- * import { resolveLimits } from "@cogen/cogen/wsgi";
+ * import { resolveLimits } from "./options.ts";
  * resolveLimits({ headersTimeout: 5000 }).keepAliveTimeout; // 65000
  * ```
  */

@@ -37,7 +37,7 @@ const smallBlocks = new SlabCarver(64 * 1024);
  *
  * @example
  * ```ts
- * import type { OutputWatchdog } from "@cogen/cogen/wsgi";
+ * import type { OutputWatchdog } from "./output.ts";
  * const watchdog: OutputWatchdog = {
  *   writing(active) {
  *     console.log(active ? "a write began: start a timeout" : "all written: stop it");

@@ -12,6 +12,7 @@
  * @module
  */
 import * as core from "../core/mod.ts";
+import { isPromiseLike } from "../core/await.ts";
 import type { Operation, PublishSubscribeQueue, Queue } from "../core/mod.ts";
 
 /** Something the server can run for an app: an operation or a promise. */
@@ -35,7 +36,7 @@ export type Runnable = Operation<unknown> | PromiseLike<unknown>;
  */
 export class CogenProxy {
   /** The operation recorded for the server to run at the next `""`, or `null`. */
-  operation: Runnable | null = null;
+  operation: Operation<unknown> | PromiseLike<unknown> | null = null;
   /** The outcome of the last operation: its value, or the `Error` it failed with. */
   result: unknown = undefined;
   /** The error of the last operation, or `null` when it succeeded. */
@@ -49,9 +50,12 @@ export class CogenProxy {
   /** Body reads that record an operation here and return `""`. */
   readonly input: InputOperations;
   /** Records `factory(...args)` as the operation; returns `""`. */
-  readonly call: <A extends unknown[]>(factory: (...args: A) => Runnable, ...args: A) => "";
+  readonly call: <A extends unknown[]>(
+    factory: (...args: A) => Operation<unknown> | PromiseLike<unknown>,
+    ...args: A
+  ) => "";
   /** Records `operation`; returns `""`. */
-  readonly yield: (operation: Runnable) => "";
+  readonly yield: (operation: Operation<unknown> | PromiseLike<unknown>) => "";
   // The signal is made on first use: most requests never look at it.
   #signal: AbortSignal | null;
   #controller: AbortController | null = null;
@@ -249,5 +253,5 @@ export function createExtensions(current: () => CogenProxy, input: () => InputSo
 
 /** Whether a yielded value is something the server runs: an operation or a promise. */
 export function isRunnable(value: unknown): value is Runnable {
-  return value instanceof core.Operation || core.isPromiseLike(value);
+  return value instanceof core.Operation || isPromiseLike(value);
 }

@@ -23,7 +23,7 @@ export interface LineSource {
  *
  * @example
  * ```ts
- * import { type LineSource, readLine } from "@cogen/cogen/wsgi";
+ * import { type LineSource, readLine } from "./read_line.ts";
  * let rest: Uint8Array = new TextEncoder().encode("first\nsecond");
  * const source: LineSource = {
  *   read: (max) => {

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { RequestParser } from "@cogen/cogen/wsgi";
+ * import { RequestParser } from "./http_parser.ts";
  * const parser = new RequestParser({ maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1e6 });
  * const bytes = new TextEncoder().encode("GET /a?b HTTP/1.1\r\nHost: x\r\n\r\n");
  * const end = parser.findHead(bytes, 0, bytes.length);

@@ -36,7 +36,7 @@ export function statusCode(status: unknown): number {
  *
  * @example
  * ```ts
- * import { checkStartResponse } from "@cogen/cogen/wsgi";
+ * import { checkStartResponse } from "./response_head.ts";
  * checkStartResponse("404 Not Found", undefined, false, false); // 404
  * ```
  */

@@ -5,7 +5,8 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { Deadline, type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
+import { type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
+import { Deadline } from "../core/deadline.ts";
 import type { App } from "./app.ts";
 import { Connection } from "./connection.ts";
 import { PathInfoDispatcher, type Route } from "./dispatch.ts";
@@ -76,7 +77,7 @@ export class WSGIServer {
   /** The scheduler every connection runs in. */
   readonly sched: Scheduler;
   /** The limits, resolved. */
-  readonly limits: ResolvedLimits;
+  readonly limits: Readonly<Required<ServerLimits>>;
   /** @ignore */
   readonly parser: RequestParser;
   /** @ignore */

@@ -11,9 +11,15 @@
  *
  * @module
  */
-import { Deadline, type Scheduler } from "../core/mod.ts";
+import { type Scheduler } from "../core/mod.ts";
+import { Deadline } from "../core/deadline.ts";
 
-/** A wait that may stall, as a {@linkcode StallWatch} sees it: a connection's reads, say. */
+/**
+ * A wait that may stall, as a {@linkcode StallWatch} sees it: a connection's
+ * reads, say. The last three fields are the watch's own bookkeeping, kept on
+ * the wait so that watching ten thousand connections costs no object each
+ * (start them at -1, 0, 0).
+ */
 export interface Stallable {
   /** Ms the wait under way may make no progress; 0 (or less) while nothing is waited for. */
   readonly stallTimeout: number;
@@ -21,13 +27,12 @@ export interface Stallable {
   readonly stallMark: number;
   /** The wait made no progress for longer than its timeout (told once per wait). */
   stalled(): void;
-}
-
-/** What the watch last saw of a wait. */
-interface Seen {
-  mark: number;
-  /** Checks since its mark last changed (the wait began or moved); -1 once it was reported. */
-  checks: number;
+  /** Where the wait is in the watch's list (-1: not watched). */
+  watchSlot: number;
+  /** The mark the watch saw last. */
+  seenMark: number;
+  /** Checks since the mark last changed; -1 once the wait was reported. */
+  seenChecks: number;
 }
 
 /**
@@ -40,12 +45,12 @@ interface Seen {
  * @example
  * ```ts
  * import { Scheduler, Sleep } from "@cogen/cogen/core";
- * import { StallWatch } from "@cogen/cogen/wsgi";
+ * import { StallWatch } from "./stall_watch.ts";
  * const sched = new Scheduler();
  * const watch = new StallWatch(sched, 40);
  * let stalled = false;
  * // A wait of 40 ms that never makes progress.
- * watch.add({ stallTimeout: 40, stallMark: 1, stalled: () => stalled = true });
+ * watch.add({ stallTimeout: 40, stallMark: 1, stalled: () => stalled = true, watchSlot: -1, seenMark: 0, seenChecks: 0 });
  * sched.add(function* () {
  *   yield new Sleep(100);
  * });
@@ -56,7 +61,8 @@ interface Seen {
 export class StallWatch {
   /** Ms between two checks. */
   readonly period: number;
-  readonly #waits = new Map<Stallable, Seen>();
+  /** The waits watched, in no order (a removed one's place goes to the last). */
+  readonly #waits: Stallable[] = [];
   readonly #tick: Deadline;
 
   /** Watches waits in `sched`'s time; `shortestTimeout` (ms) sets how often it looks. */
@@ -70,36 +76,51 @@ export class StallWatch {
 
   /** How many waits are watched now. */
   get size(): number {
-    return this.#waits.size;
+    return this.#waits.length;
   }
 
   /** Watches `wait` from now on (once is enough: it shows its progress in `stallMark`). */
   add(wait: Stallable): void {
-    if (this.#waits.has(wait)) return;
-    this.#waits.set(wait, { mark: wait.stallMark, checks: 0 });
+    if (wait.watchSlot >= 0) return;
+    wait.watchSlot = this.#waits.length;
+    wait.seenMark = wait.stallMark;
+    wait.seenChecks = 0;
+    this.#waits.push(wait);
     if (!this.#tick.armed) this.#tick.arm(this.period);
   }
 
   /** Stops watching `wait` (its owner is closing). */
   remove(wait: Stallable): void {
-    this.#waits.delete(wait);
+    const slot = wait.watchSlot;
+    if (slot < 0) return;
+    const waits = this.#waits;
+    const last = waits.pop()!;
+    if (last !== wait) {
+      waits[slot] = last;
+      last.watchSlot = slot;
+    }
+    wait.watchSlot = -1;
   }
 
   #check(): void {
     const period = this.period;
-    for (const [wait, seen] of this.#waits) {
+    const waits = this.#waits;
+    for (let i = 0; i < waits.length;) {
+      const wait = waits[i];
       const timeout = wait.stallTimeout;
       const mark = wait.stallMark;
-      if (timeout <= 0 || mark !== seen.mark) {
+      if (timeout <= 0 || mark !== wait.seenMark) {
         // Nothing waited for; or a wait began or moved since the last check: counted from this one, so that
-        // at least `checks` whole periods have passed since, and none is reported early.
-        seen.mark = mark;
-        seen.checks = 0;
-      } else if (seen.checks >= 0 && ++seen.checks * period >= timeout - 1e-6) {
-        seen.checks = -1; // told once; a new wait (a new mark) starts counting again
+        // at least `seenChecks` whole periods have passed since, and none is reported early.
+        wait.seenMark = mark;
+        wait.seenChecks = 0;
+      } else if (wait.seenChecks >= 0 && ++wait.seenChecks * period >= timeout - 1e-6) {
+        wait.seenChecks = -1; // told once; a new wait (a new mark) starts counting again
         wait.stalled();
       }
+      // A wait that left the list (its owner closed, told of the stall) has the last one in its place: look at it.
+      if (waits[i] === wait) i++;
     }
-    if (this.#waits.size > 0) this.#tick.arm(period);
+    if (waits.length > 0) this.#tick.arm(period);
   }
 }

@@ -3,15 +3,8 @@
  * scheduler drives its timer heap through `clock.setTimer`.
  */
 import assert from "node:assert/strict";
-import {
-  type Clock,
-  ManualClock,
-  Scheduler,
-  Signal,
-  Sleep,
-  systemClock,
-  WaitForSignal,
-} from "../../core/mod.ts";
+import { type Clock, ManualClock, Scheduler, Signal, Sleep, WaitForSignal } from "../../core/mod.ts";
+import { systemClock } from "../../core/clock.ts";
 import { driveClean, finishClean, harness, settle, start } from "./suite.ts";
 
 Deno.test("ManualClock: time moves only on advance(); timers fire in due order, synchronously", () => {

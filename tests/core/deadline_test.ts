@@ -1,6 +1,7 @@
 /** `Deadline`: a restartable timer on the scheduler's heap, re-armed on every request of a connection. */
 import assert from "node:assert/strict";
-import { Deadline, Sleep } from "../../core/mod.ts";
+import { Sleep } from "../../core/mod.ts";
+import { Deadline } from "../../core/deadline.ts";
 import { finishClean, harness, settle, start } from "./suite.ts";
 
 /** A scheduler kept running by a long sleeper, a deadline that logs when it fires, and the clock. */

@@ -19,13 +19,13 @@ import {
   PublishSubscribeQueue,
   Queue,
   Race,
-  runningTask,
   Signal,
   Sleep,
   type Task,
   WaitForSignal,
   type Yieldable,
 } from "../../core/mod.ts";
+import { runningTask } from "../../core/scheduler.ts";
 import { assertCancelled, driveClean, finishClean, harness, settle, settleN, start } from "./suite.ts";
 
 /** Calls `task.cancel()` and records the log as it was when the promise resolved. */

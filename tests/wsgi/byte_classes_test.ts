@@ -1,7 +1,7 @@
 /** The byte helpers of `wsgi/byte_classes.ts`. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { latin1 as latin1Of } from "../../wsgi/mod.ts";
+import { latin1 as latin1Of } from "../../wsgi/byte_classes.ts";
 
 Deno.test("latin1: one code point per byte, for every length and offset (property)", () => {
   fc.assert(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { concatBytes, prependBytes } from "../../wsgi/mod.ts";
+import { concatBytes, prependBytes } from "../../wsgi/bytes.ts";
 
 Deno.test("concatBytes: joins in order; a single part comes back as it is, not copied", () => {
   const one = new Uint8Array([1, 2]);

@@ -9,7 +9,9 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ChunkedDecoder, HttpError, type ParserLimits } from "../../wsgi/mod.ts";
+import { HttpError } from "../../wsgi/mod.ts";
+import { ChunkedDecoder } from "../../wsgi/chunked_decoder.ts";
+import { type ParserLimits } from "../../wsgi/http_parser.ts";
 import {
   byteByByte,
   bytes,

@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ChunkedDecoder, HttpError, RequestParser } from "../../wsgi/mod.ts";
+import { HttpError } from "../../wsgi/mod.ts";
+import { ChunkedDecoder } from "../../wsgi/chunked_decoder.ts";
+import { RequestParser } from "../../wsgi/http_parser.ts";
 import { FieldLine } from "../../wsgi/field_line.ts";
 import { bytes, isHttpError, LIMITS } from "./parser_suite.ts";
 

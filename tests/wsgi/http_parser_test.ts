@@ -11,7 +11,9 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HttpError, type ParserLimits, type RequestHead, RequestParser } from "../../wsgi/mod.ts";
+import { HttpError } from "../../wsgi/mod.ts";
+import { type ParserLimits, RequestParser } from "../../wsgi/http_parser.ts";
+import { type RequestHead } from "../../wsgi/request_head.ts";
 import {
   bytes,
   fieldValue,

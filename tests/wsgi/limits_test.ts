@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { Sleep } from "../../core/mod.ts";
-import { type App, DEFAULT_LIMITS, resolveLimits, serve } from "../../wsgi/mod.ts";
+import { type App, DEFAULT_LIMITS, serve } from "../../wsgi/mod.ts";
+import { resolveLimits } from "../../wsgi/options.ts";
 import {
   Client,
   deferred,

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { HttpError, type ParserLimits } from "../../wsgi/mod.ts";
+import { HttpError } from "../../wsgi/mod.ts";
+import { type ParserLimits } from "../../wsgi/http_parser.ts";
 
 export const LIMITS: ParserLimits = {
   maxRequestLine: 8192,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type LineSource, readLine } from "../../wsgi/mod.ts";
+import { type LineSource, readLine } from "../../wsgi/read_line.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

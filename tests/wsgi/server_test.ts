@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { Scheduler, Sleep } from "../../core/mod.ts";
-import { type App, type Environ, Input, serve, SERVER_SOFTWARE, WSGIServer } from "../../wsgi/mod.ts";
+import { type App, type Environ, Input, serve, WSGIServer } from "../../wsgi/mod.ts";
+import { SERVER_SOFTWARE } from "../../wsgi/server.ts";
 import {
   Client,
   deferred,

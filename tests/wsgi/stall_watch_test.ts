@@ -1,13 +1,16 @@
 /** `StallWatch`: one coarse timer bounds how long any wait of a server's connections may make no progress. */
 import assert from "node:assert/strict";
 import { Sleep } from "../../core/mod.ts";
-import { StallWatch } from "../../wsgi/mod.ts";
+import { StallWatch } from "../../wsgi/stall_watch.ts";
 import { finishClean, harness, settle, start } from "../core/suite.ts";
 
 /** A wait whose progress the test sets, and the times it was reported. */
 class Wait {
   stallTimeout = 0;
   stallMark = 0;
+  watchSlot = -1;
+  seenMark = 0;
+  seenChecks = 0;
   stalledAt: number[] = [];
   constructor(readonly now: () => number) {}
   /** A wait of `timeout` ms begins, or makes progress. */
@@ -129,5 +132,31 @@ Deno.test("StallWatch: the timer stops with the last wait removed and starts aga
   watch.add(w);
   await advance(500);
   assert.deepEqual(w.stalledAt, [2450]);
+  await finish();
+});
+
+Deno.test("StallWatch: waits that leave while the watch looks (the stalled one, or another it closes) are each told once, never early", async () => {
+  const { watch, wait, advance, finish } = await setup();
+  const waits = Array.from({ length: 12 }, () => wait());
+  waits.forEach((w, i) => {
+    w.progress(400 + (i % 3) * 100); // three timeouts: 400, 500, 600 ms
+    watch.add(w);
+  });
+  // A stalled wait leaves the watch, and takes the next one with it (as a connection that closes its writes too).
+  for (let i = 0; i < waits.length; i++) {
+    const w = waits[i];
+    const partner = waits[(i + 5) % waits.length];
+    w.stalled = () => {
+      w.stalledAt.push(w.now());
+      watch.remove(w);
+      watch.remove(partner);
+    };
+  }
+  await advance(1500);
+  for (const [i, w] of waits.entries()) {
+    assert.ok(w.stalledAt.length <= 1, `wait ${i} told ${w.stalledAt.length} times`);
+    for (const at of w.stalledAt) assert.ok(at >= 400 + (i % 3) * 100, `wait ${i} told early, at ${at}`);
+  }
+  assert.equal(watch.size, 0);
   await finish();
 });
