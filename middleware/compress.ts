@@ -5,14 +5,7 @@
  * @module
  */
 import type { Operation } from "../core/mod.ts";
-import {
-  type App,
-  type AppResult,
-  type Chunk,
-  type Environ,
-  type StartResponse,
-  type Write,
-} from "../wsgi/mod.ts";
+import type { App, AppResult, Chunk, Environ, StartResponse, Write } from "../wsgi/mod.ts";
 import { concatBytes } from "../wsgi/bytes.ts";
 import { relay } from "./relay.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Scheduler } from "../core/mod.ts";
-import { type CogenProxy, type Environ, type Input } from "../wsgi/mod.ts";
+import type { CogenProxy, Environ, Input } from "../wsgi/mod.ts";
 import { addHeaders } from "../wsgi/environ.ts";
 import { fileWrapper } from "../wsgi/file_wrapper.ts";
 import { SERVER_SOFTWARE } from "../wsgi/server.ts";

@@ -8,7 +8,7 @@
  */
 import { Await, type Operation } from "../core/mod.ts";
 import { isPromiseLike } from "../core/await.ts";
-import { type App, type Chunk, type Environ } from "../wsgi/mod.ts";
+import type { App, Chunk, Environ } from "../wsgi/mod.ts";
 import { decodePath } from "../wsgi/environ.ts";
 import { STATUS_TEXT } from "../wsgi/http_error.ts";
 import { HOP_BY_HOP } from "./hop_by_hop.ts";

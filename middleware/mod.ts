@@ -13,7 +13,8 @@ export {
   commonLogFormat,
 } from "./access_log.ts";
 export { compose, type Middleware } from "./compose.ts";
-export { compress, type CompressOptions } from "./compress.ts";
+export { compress, COMPRESSIBLE_TYPES, type CompressOptions } from "./compress.ts";
+export { CONTENT_TYPES, contentTypeFor } from "./content_types.ts";
 export { type ErrorPageInfo, errorPages, type ErrorPagesOptions } from "./error_pages.ts";
 export { type FetchHandler, fromFetchHandler } from "./from_fetch_handler.ts";
 export { LazyStartResponseMiddleware } from "./lazy_start_response.ts";

@@ -8,7 +8,7 @@
  */
 import type { Operation } from "../core/mod.ts";
 import { describe } from "../core/describe.ts";
-import { type App, type Chunk, type Environ, type StartResponse } from "../wsgi/mod.ts";
+import type { App, Chunk, Environ, StartResponse } from "../wsgi/mod.ts";
 import { isRunnable } from "../wsgi/proxy.ts";
 import { relay } from "./relay.ts";
 import { HOP_BY_HOP } from "./hop_by_hop.ts";

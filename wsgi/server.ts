@@ -16,7 +16,7 @@ import { fileWrapper } from "./file_wrapper.ts";
 import { dateHeader, HeadCache, ServerLines } from "./response_head.ts";
 import { StallWatch } from "./stall_watch.ts";
 import { RequestParser } from "./http_parser.ts";
-import { type ResolvedLimits, resolveLimits, type ServerLimits } from "./options.ts";
+import { resolveLimits, type ServerLimits } from "./options.ts";
 
 /** The server's name and version, for `Server` and `SERVER_SOFTWARE`. */
 export const SERVER_SOFTWARE = "cogen-deno/0.1.0";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Scheduler } from "../core/mod.ts";
+import type { Scheduler } from "../core/mod.ts";
 import { Deadline } from "../core/deadline.ts";
 
 /**

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HttpError } from "../../wsgi/mod.ts";
 import { ChunkedDecoder } from "../../wsgi/chunked_decoder.ts";
-import { type ParserLimits } from "../../wsgi/http_parser.ts";
+import type { ParserLimits } from "../../wsgi/http_parser.ts";
 import {
   byteByByte,
   bytes,

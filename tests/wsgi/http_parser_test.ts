@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HttpError } from "../../wsgi/mod.ts";
 import { type ParserLimits, RequestParser } from "../../wsgi/http_parser.ts";
-import { type RequestHead } from "../../wsgi/request_head.ts";
+import type { RequestHead } from "../../wsgi/request_head.ts";
 import {
   bytes,
   fieldValue,

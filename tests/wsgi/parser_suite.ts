@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { HttpError } from "../../wsgi/mod.ts";
-import { type ParserLimits } from "../../wsgi/http_parser.ts";
+import type { ParserLimits } from "../../wsgi/http_parser.ts";
 
 export const LIMITS: ParserLimits = {
   maxRequestLine: 8192,
