@@ -1,7 +1,7 @@
 /**
  * Two coroutines play ping-pong over two queues, then a third reports.
  *
- * Run: `deno run -A examples/pingpong.ts` (or `deno task start`).
+ * Run: `deno run -A examples/pingpong.ts`.
  *
  * @module
  */
