@@ -1,7 +1,8 @@
 /**
  * `Deadline`: a restartable timer in the scheduler's one heap, for code that
  * is not a coroutine waiting on an operation (a connection's idle timeout,
- * say). Arming or restarting it sets no host timer, and touches the heap (O(log n)) only when the time moves earlier.
+ * say). Arming or restarting it sets no host timer, and touches the heap
+ * (O(log n)) only when the time moves earlier.
  *
  * @module
  */
