@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Operation, type Waiter } from "./operation.ts";
+import { CoroutineOperation } from "./coroutine_operation.ts";
+import type { Waiter } from "./operation.ts";
 import { placementOfWoken, placementOfYielder } from "./priority.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Coroutine, CoroutineFunction, Task } from "./task.ts";
@@ -29,18 +30,10 @@ import type { Coroutine, CoroutineFunction, Task } from "./task.ts";
  * ```
  */
 // deno-lint-ignore no-explicit-any -- any argument list, checked by the function's own type
-export class AddCoro<R = unknown, A extends any[] = any[]> extends Operation<Task<R>> {
-  /** The coroutine function (or generator) to add. */
-  readonly coro: CoroutineFunction<A, R> | Coroutine<R>;
-  /** Its arguments. */
-  readonly args: A;
-
+export class AddCoro<R = unknown, A extends any[] = any[]> extends CoroutineOperation<Task<R>, R, A> {
   /** Adds `coro(...args)`. */
   constructor(coro: CoroutineFunction<A, R> | Coroutine<R>, ...args: A) {
-    super();
-    this.coro = coro;
-    this.args = args;
-    this.timeout = -1;
+    super(coro, args);
   }
 
   /** Spawns the task; never waits. */
@@ -49,10 +42,5 @@ export class AddCoro<R = unknown, A extends any[] = any[]> extends Operation<Tas
     // A waiter's scheduler is a Scheduler: operation.ts only names what every operation needs of it.
     const task = (waiter.sched as Scheduler).spawn(this.coro, this.args, placementOfWoken(p), "AddCoro");
     waiter.resolve(task, placementOfYielder(p));
-  }
-
-  /** A short description for messages. */
-  override toString(): string {
-    return `AddCoro(${typeof this.coro === "function" ? this.coro.name || "anonymous" : "generator"})`;
   }
 }

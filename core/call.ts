@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Operation, type Waiter } from "./operation.ts";
+import { CoroutineOperation } from "./coroutine_operation.ts";
+import type { Waiter } from "./operation.ts";
 import { FRONT } from "./priority.ts";
 import { type Coroutine, type CoroutineFunction, isAsyncGenerator, TaskWaiter } from "./task.ts";
 import { describe } from "./describe.ts";
@@ -30,18 +31,10 @@ import { describe } from "./describe.ts";
  * ```
  */
 // deno-lint-ignore no-explicit-any -- any argument list, checked by the function's own type
-export class Call<R = unknown, A extends any[] = any[]> extends Operation<R> {
-  /** The coroutine function (or generator) to run. */
-  readonly coro: CoroutineFunction<A, R> | Coroutine<R>;
-  /** Its arguments. */
-  readonly args: A;
-
+export class Call<R = unknown, A extends any[] = any[]> extends CoroutineOperation<R, R, A> {
   /** Calls `coro(...args)`. */
   constructor(coro: CoroutineFunction<A, R> | Coroutine<R>, ...args: A) {
-    super();
-    this.coro = coro;
-    this.args = args;
-    this.timeout = -1;
+    super(coro, args);
   }
 
   /**
@@ -66,10 +59,5 @@ export class Call<R = unknown, A extends any[] = any[]> extends Operation<R> {
     task.isAsync = isAsyncGenerator(gen as Coroutine<unknown>);
     // The callee's first next() ignores the value sent in.
     waiter.resolve(undefined as R, FRONT);
-  }
-
-  /** A short description for messages. */
-  override toString(): string {
-    return `Call(${typeof this.coro === "function" ? this.coro.name || "anonymous" : "generator"})`;
   }
 }

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { prependBytes } from "./bytes.ts";
 import { ClientGone } from "./errors.ts";
-import { readLine } from "./read_line.ts";
+import { PieceReader } from "./read_line.ts";
 import type { Socket } from "../core/mod.ts";
 import { ChunkedDecoder } from "./chunked_decoder.ts";
 import type { ParserLimits } from "./http_parser.ts";
@@ -38,18 +37,17 @@ export interface BodyHost {
  * }
  * ```
  */
-export class RequestBody {
+export class RequestBody extends PieceReader {
   readonly #host: BodyHost;
   readonly #decoder: ChunkedDecoder | null;
   /** Bytes of a Content-Length body still to read. */
   #remaining: number;
-  /** Decoded bytes not handed out yet (when a reader asked for fewer). */
-  #leftover: Uint8Array = EMPTY;
   #failed: unknown = null;
   #reading = false;
 
   /** Frames the body of `head`. */
   constructor(host: BodyHost, head: RequestHead, limits: ParserLimits) {
+    super();
     this.#host = host;
     this.#decoder = head.chunked ? new ChunkedDecoder(limits) : null;
     this.#remaining = head.chunked ? 0 : Math.max(head.contentLength, 0);
@@ -57,7 +55,7 @@ export class RequestBody {
 
   /** Whether every byte of the body was read. */
   get done(): boolean {
-    return this.#leftover.length === 0 &&
+    return this.leftover.length === 0 &&
       (this.#decoder === null ? this.#remaining === 0 : this.#decoder.done);
   }
 
@@ -85,7 +83,7 @@ export class RequestBody {
    */
   async read(max: number): Promise<Uint8Array> {
     if (this.#failed !== null) throw this.#failed;
-    if (this.#leftover.length > 0) return this.#takeLeftover(max);
+    if (this.leftover.length > 0) return this.cut(this.leftover, max);
     if (this.done) return EMPTY;
     if (this.#reading) {
       throw new Error("wsgi.input: a read is already under way; await it before reading again");
@@ -119,28 +117,13 @@ export class RequestBody {
   }
 
   /**
-   * Reads one line, up to and including `\n` (at the end: what is left,
-   * possibly empty).
-   *
-   * @throws {Error} when no line end comes within `limit` bytes.
-   */
-  readline(limit: number): Promise<Uint8Array> {
-    return readLine(this, limit);
-  }
-
-  /** @ignore For `readLine`: bytes read past a line's end go back before anything set aside. */
-  unread(bytes: Uint8Array): void {
-    this.#leftover = prependBytes(bytes, this.#leftover);
-  }
-
-  /**
    * Reads and discards the rest of the body, if it is at most `maxBytes`.
    * Resolves `true` when the connection can carry another request.
    */
   async drain(maxBytes: number): Promise<boolean> {
     if (this.#failed !== null) return false;
     let budget = maxBytes;
-    this.#leftover = EMPTY;
+    this.leftover = EMPTY;
     try {
       while (!this.done) {
         if (this.#decoder === null && this.#remaining > budget) return false;
@@ -173,9 +156,7 @@ export class RequestBody {
       if (decoder.dataEnd > decoder.dataStart) {
         const data = buf.slice(decoder.dataStart, decoder.dataEnd);
         socket.consume(pos - start);
-        if (data.length <= max) return data;
-        this.#leftover = data.subarray(max);
-        return data.subarray(0, max);
+        return this.cut(data, max);
       }
       if (decoder.done) {
         socket.consume(pos - start);
@@ -184,15 +165,5 @@ export class RequestBody {
     }
     socket.consume(pos - start);
     return null;
-  }
-
-  #takeLeftover(max: number): Uint8Array {
-    const leftover = this.#leftover;
-    if (leftover.length <= max) {
-      this.#leftover = EMPTY;
-      return leftover;
-    }
-    this.#leftover = leftover.subarray(max);
-    return leftover.subarray(0, max);
   }
 }

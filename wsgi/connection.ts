@@ -15,7 +15,7 @@ import { AppDriver, EXTENSIONS } from "./app_driver.ts";
 import type { RequestSource } from "./app_host.ts";
 import { type BodyHost, RequestBody } from "./body.ts";
 import { ConnectionTimeouts, type TimedConnection } from "./connection_timeouts.ts";
-import { buildEnviron, type ServerFacts } from "./environ.ts";
+import { type Environ, ServerEnviron, type ServerFacts } from "./environ.ts";
 import { ClientGone, ServerShutdown } from "./errors.ts";
 import type { FileWrapper } from "./file_wrapper.ts";
 import { HttpError } from "./http_error.ts";
@@ -248,7 +248,7 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
     const proxy = new CogenProxy(EXTENSIONS, head.contentLength, input);
     this.#body = body;
     this.writer.begin(head, body);
-    const environ = buildEnviron(head, host.facts, this, input, proxy, this);
+    const environ = new ServerEnviron(head, host.facts, this, input, proxy) as unknown as Environ;
     this.driver.begin(environ, proxy, input, head.method, head.target);
   }
 

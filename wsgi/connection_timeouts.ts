@@ -34,9 +34,10 @@ export class ConnectionTimeouts implements Stallable, OutputWatchdog {
   readonly #connection: TimedConnection;
   readonly #watch: StallWatch;
   readonly #limits: ResolvedLimits;
-  /** Ms the read under way may make no progress (0: no read is timed), and its mark. */
-  #readTimeout = 0;
-  #readMark = 0;
+  /** @ignore For the stall watch: ms the read under way may make no progress (0: no read is timed). */
+  stallTimeout = 0;
+  /** @ignore For the stall watch: changes whenever a read wait begins or starts over. */
+  stallMark = 0;
   /** How many body reads are waiting on the socket-operation timeout. */
   #bodyReads = 0;
   /** Writes begun and progress made (the write stall's mark). */
@@ -64,27 +65,27 @@ export class ConnectionTimeouts implements Stallable, OutputWatchdog {
 
   /** Nothing is watched any more (the connection is closing). */
   stop(): void {
-    this.#readTimeout = 0;
+    this.stallTimeout = 0;
     this.#watch.remove(this);
     if (this.#writeStall !== null) this.#watch.remove(this.#writeStall);
   }
 
   /** A read wait of `timeout` ms begins (or starts over): the watch counts from now. */
   readWait(timeout: number): void {
-    this.#readTimeout = timeout;
-    this.#readMark++;
+    this.stallTimeout = timeout;
+    this.stallMark++;
   }
 
   /** No read is timed any more. */
   readDone(): void {
-    this.#readTimeout = 0;
+    this.stallTimeout = 0;
   }
 
   /** A body read begins waiting on the socket (`true`), or stops (`false`): `sockoperTimeout` runs meanwhile. */
   bodyRead(waiting: boolean): void {
     if (waiting) {
       if (this.#bodyReads++ === 0) this.readWait(this.#limits.sockoperTimeout);
-    } else if (--this.#bodyReads === 0) this.#readTimeout = 0;
+    } else if (--this.#bodyReads === 0) this.stallTimeout = 0;
   }
 
   /** Whether a body read is waiting on the socket. */
@@ -92,19 +93,9 @@ export class ConnectionTimeouts implements Stallable, OutputWatchdog {
     return this.#bodyReads > 0;
   }
 
-  /** @ignore For the stall watch. */
-  get stallTimeout(): number {
-    return this.#readTimeout;
-  }
-
-  /** @ignore For the stall watch. */
-  get stallMark(): number {
-    return this.#readMark;
-  }
-
   /** @ignore For the stall watch: the read waited too long. */
   stalled(): void {
-    this.#readTimeout = 0;
+    this.stallTimeout = 0;
     this.#connection.readTimedOut();
   }
 
@@ -113,7 +104,7 @@ export class ConnectionTimeouts implements Stallable, OutputWatchdog {
     if (!active) return;
     this.#writes++;
     if (this.#writeStall === null) {
-      this.#writeStall = new WriteStall(this.#connection, this, this.#limits.sockoperTimeout);
+      this.#writeStall = new WriteStall(this);
       this.#watch.add(this.#writeStall);
     }
   }
@@ -132,6 +123,11 @@ export class ConnectionTimeouts implements Stallable, OutputWatchdog {
   get writeMark(): number {
     return this.#writes;
   }
+
+  /** @ignore For the write stall: ms the write under way may move nothing (0 while none is). */
+  get writeTimeout(): number {
+    return this.#connection.flushing ? this.#limits.sockoperTimeout : 0;
+  }
 }
 
 /** A connection's writes as the stall watch sees them: a write may move nothing for `sockoperTimeout`. */
@@ -139,18 +135,14 @@ class WriteStall implements Stallable {
   watchSlot = -1;
   seenMark = 0;
   seenChecks = 0;
-  readonly #connection: TimedConnection;
   readonly #timeouts: ConnectionTimeouts;
-  readonly #timeout: number;
 
-  constructor(connection: TimedConnection, timeouts: ConnectionTimeouts, timeout: number) {
-    this.#connection = connection;
+  constructor(timeouts: ConnectionTimeouts) {
     this.#timeouts = timeouts;
-    this.#timeout = timeout;
   }
 
   get stallTimeout(): number {
-    return this.#connection.flushing ? this.#timeout : 0;
+    return this.#timeouts.writeTimeout;
   }
 
   get stallMark(): number {
@@ -158,6 +150,6 @@ class WriteStall implements Stallable {
   }
 
   stalled(): void {
-    this.#connection.writeFailed();
+    this.#timeouts.writeFailed();
   }
 }

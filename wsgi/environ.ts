@@ -144,16 +144,21 @@ const WSGI_VERSION = [1, 0] as const;
  * then only made for an app that looks at it (most never do, and a held long
  * poll would carry one each). It is not an own property: `{ ...environ }`
  * leaves it out; `environ.cogen.signal` is the same signal.
+ *
+ * @example
+ * ```ts ignore
+ * const environ = new ServerEnviron(head, server, connection, input, proxy) as unknown as Environ;
+ * ```
  */
-class ServerEnviron {
+export class ServerEnviron {
   [key: string]: unknown;
+  /** The environ of the request `head` (`conn` is also `cogen.http_connection`). */
   constructor(
     head: RequestHead,
     server: ServerFacts,
     conn: ConnectionFacts,
     input: Input,
     proxy: CogenProxy,
-    httpConnection: unknown,
   ) {
     this.REQUEST_METHOD = head.method;
     this.SCRIPT_NAME = "";
@@ -186,34 +191,14 @@ class ServerEnviron {
     this["cogen.call"] = proxy.call;
     this["cogen.yield"] = proxy.yield;
     this["cogen.sched"] = server.sched;
-    this["cogen.http_connection"] = httpConnection;
+    this["cogen.http_connection"] = conn;
     this["cogen.headers"] = head.headers;
+    addHeaders(this as unknown as Environ, head.headers);
   }
 
   get "cogen.signal"(): AbortSignal {
     return (this.cogen as CogenProxy).signal;
   }
-}
-
-/**
- * Builds the environ of a request.
- *
- * @example
- * ```ts ignore
- * const environ = buildEnviron(head, server, connection, input, proxy);
- * ```
- */
-export function buildEnviron(
-  head: RequestHead,
-  server: ServerFacts,
-  conn: ConnectionFacts,
-  input: Input,
-  proxy: CogenProxy,
-  httpConnection: unknown,
-): Environ {
-  const environ = new ServerEnviron(head, server, conn, input, proxy, httpConnection) as unknown as Environ;
-  addHeaders(environ, head.headers);
-  return environ;
 }
 
 /**

@@ -1,10 +1,13 @@
 /**
- * `readLine`: one line from a body read in pieces, for the `readline` of
- * every input the server and its bridges give apps.
+ * A body read in pieces: `readLine` for the `readline` of every input the
+ * server and its bridges give apps, and `PieceReader`, what such a body
+ * shares (the bytes a read left over, `readline`, `unread`).
  *
  * @module
  */
-import { concatBytes } from "./bytes.ts";
+import { concatBytes, prependBytes } from "./bytes.ts";
+
+const EMPTY = new Uint8Array(0);
 
 /** A body read in pieces that can take back the bytes read past a line's end. */
 export interface LineSource {
@@ -56,4 +59,58 @@ export async function readLine(source: LineSource, limit: number): Promise<Uint8
     }
   }
   return concatBytes(parts, length);
+}
+
+/**
+ * The common part of the request bodies (`RequestBody` on our sockets,
+ * `StreamBody` of a fetch `Request`): bytes a read got beyond what its
+ * caller asked for wait in `leftover` for the next read, and `readline`
+ * reads on top of `read`.
+ *
+ * @example
+ * ```ts
+ * import { PieceReader } from "./read_line.ts";
+ * class Fixed extends PieceReader {
+ *   #rest: Uint8Array | null = new TextEncoder().encode("a\nbc");
+ *   read(max: number): Promise<Uint8Array> {
+ *     if (this.leftover.length > 0) return Promise.resolve(this.cut(this.leftover, max));
+ *     const all = this.#rest ?? new Uint8Array(0);
+ *     this.#rest = null;
+ *     return Promise.resolve(this.cut(all, max));
+ *   }
+ * }
+ * new TextDecoder().decode(await new Fixed().readline(10)); // "a\n"
+ * ```
+ */
+export abstract class PieceReader implements LineSource {
+  /** Bytes read and not handed out yet: the next read takes them first. */
+  protected leftover: Uint8Array = EMPTY;
+
+  /** The next body bytes (at most `max`), or an empty array at the end. */
+  abstract read(max: number): Promise<Uint8Array>;
+
+  /**
+   * Reads one line, up to and including `\n` (at the end: what is left,
+   * possibly empty).
+   *
+   * @throws {Error} when no line end comes within `limit` bytes.
+   */
+  readline(limit: number): Promise<Uint8Array> {
+    return readLine(this, limit);
+  }
+
+  /** For `readLine`: bytes read past a line's end go back in front of what was left over. */
+  unread(bytes: Uint8Array): void {
+    this.leftover = prependBytes(bytes, this.leftover);
+  }
+
+  /** At most `max` bytes of `piece`; the rest becomes the leftover. */
+  protected cut(piece: Uint8Array, max: number): Uint8Array {
+    if (piece.length <= max) {
+      if (piece === this.leftover) this.leftover = EMPTY;
+      return piece;
+    }
+    this.leftover = piece.subarray(max);
+    return piece.subarray(0, max);
+  }
 }
