@@ -21,7 +21,8 @@ import {
 import { concatBytes } from "../wsgi/bytes.ts";
 import { STATUS_TEXT } from "../wsgi/http_error.ts";
 import { HeadCache } from "../wsgi/response_head.ts";
-import { AppDriver, EXTENSIONS } from "../wsgi/app_driver.ts";
+import { AppDriver } from "../wsgi/app_driver.ts";
+import { EXTENSIONS } from "../wsgi/extensions.ts";
 import type { RequestSource, ResponseSink } from "../wsgi/app_host.ts";
 import { fetchEnviron } from "./fetch_environ.ts";
 import { StreamBody } from "./stream_body.ts";

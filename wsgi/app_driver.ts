@@ -18,7 +18,6 @@
 import { setImmediate } from "node:timers";
 import { Await, Operation, type Task } from "../core/mod.ts";
 import { isPromiseLike } from "../core/await.ts";
-import { runningTask } from "../core/scheduler.ts";
 import { describe } from "../core/describe.ts";
 import type { Resume } from "../core/resume.ts";
 import {
@@ -38,7 +37,7 @@ import { FileWrapper } from "./file_wrapper.ts";
 import { HttpError } from "./http_error.ts";
 import type { Input } from "./input.ts";
 import { utf8Length } from "./output.ts";
-import { type CogenProxy, createExtensions, type Extensions, isRunnable, type Runnable } from "./proxy.ts";
+import { type CogenProxy, isRunnable, type Runnable } from "./proxy.ts";
 import { checkStartResponse, type HeadCache, type KnownHead } from "./response_head.ts";
 
 /** App steps between two turns given to the rest of the scheduler, when the app waits on nothing. */
@@ -630,30 +629,6 @@ function nextTurn(): Promise<void> {
     })
   );
 }
-
-/** The driver whose task is running: the app's own code runs in it. */
-function servingDriver(): AppDriver {
-  const owner = runningTask()?.owner;
-  if (owner instanceof AppDriver) return owner;
-  throw new Error(
-    "cogen: environ.cogen helpers record an operation on the request being served; call them from the app's " +
-      'own code while it runs (not from another task or a callback), then yield the "" they return',
-  );
-}
-
-function noRequest(): never {
-  throw new Error("cogen: no request is being served now; use the environ helpers during the request only");
-}
-
-/**
- * The helpers of every request (`environ.cogen.core.events…`, `cogen.input`,
- * `cogen.call`, `cogen.yield`): made once, they find the request through the
- * running task, so a held request carries none of their closures.
- */
-export const EXTENSIONS: Extensions = createExtensions(
-  () => servingDriver().proxy ?? noRequest(),
-  () => servingDriver().input ?? noRequest(),
-);
 
 /** The error for an operation recorded on the proxy whose empty chunk never reached the driver. */
 function droppedOperation(op: Runnable): Error {

@@ -11,7 +11,8 @@
 import type { Operation, Socket, Task } from "../core/mod.ts";
 import type { SocketWatcher } from "../core/socket.ts";
 import type { App } from "./app.ts";
-import { AppDriver, EXTENSIONS } from "./app_driver.ts";
+import { AppDriver } from "./app_driver.ts";
+import { EXTENSIONS } from "./extensions.ts";
 import type { RequestSource } from "./app_host.ts";
 import { type BodyHost, RequestBody } from "./body.ts";
 import { ConnectionTimeouts, type TimedConnection } from "./connection_timeouts.ts";
