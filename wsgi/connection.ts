@@ -52,6 +52,8 @@ export interface ConnectionHost extends WriterHost {
   cork(connection: Connection): void;
   /** The connection has ended (or was abandoned): the host forgets it. */
   closed(connection: Connection): void;
+  /** A response went out without waiting (see `WSGIServer.sent`). */
+  sent(): void;
 }
 
 /** Where a connection is in its life. */
@@ -312,6 +314,7 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
       // write timeout (a write that fails closes the socket).
       if (this.out.pending > SEND_AHEAD) return this.#flushThenKeep(keep, unread, head, body);
       this.out.send();
+      this.#host.sent();
     }
     this.#body = null;
     return keep;

@@ -24,6 +24,9 @@ export const SERVER_SOFTWARE = "cogen-deno/0.1.0";
 /** Where to listen: TCP (`hostname`, `port`) or a Unix socket (`path`). */
 export type ListenAddress = { hostname?: string; port?: number } | { path: string };
 
+/** Responses sent without waiting before the scheduler lets the event loop run (see `WSGIServer.sent`). */
+const WRITES_PER_SLICE = 100;
+
 /** Ms the first pause after a failed accept lasts; each further failure doubles it, up to the max. */
 const ACCEPT_PAUSE = 50;
 const ACCEPT_PAUSE_MAX = 1000;
@@ -101,6 +104,7 @@ export class WSGIServer {
   readonly serve: () => AsyncGenerator<Operation<unknown>, void, unknown>;
   #connections = new Set<Connection>();
   #corked = new Set<Connection>();
+  #sentInSlice = 0;
   #uncorkScheduled = false;
   #closing = false;
   #accepting = false;
@@ -236,6 +240,19 @@ export class WSGIServer {
       this.#corked.clear();
       for (const c of corked) if (c.state !== "closed") c.uncork();
     });
+  }
+
+  /**
+   * @ignore A response was handed to the socket without waiting for it:
+   * after `WRITES_PER_SLICE` of them the scheduler lets the event loop run,
+   * so that they go out before more apps run (waking ten thousand long polls
+   * at once otherwise queues thousands of writes behind the reads and closes
+   * of the clients already answered).
+   */
+  sent(): void {
+    if (++this.#sentInSlice < WRITES_PER_SLICE) return;
+    this.#sentInSlice = 0;
+    this.sched.yieldToEventLoop();
   }
 
   /** @ignore */

@@ -484,6 +484,29 @@ Deno.test("scheduler: busy async tasks do not starve the event loop either (a sl
   assert.ok(steps > 2);
 });
 
+Deno.test("scheduler: yieldToEventLoop ends the slice: the tasks still ready run after the event loop's turn", async () => {
+  const sched = new Scheduler();
+  const order: string[] = [];
+  const twoTasks = (yieldToEventLoop: boolean) => {
+    sched.add(function* () {
+      order.push("a");
+      // Runs once the slice's synchronous run of tasks is over: before b only if a's slice ended with a.
+      queueMicrotask(() => order.push("after a's slice"));
+      if (yieldToEventLoop) sched.yieldToEventLoop();
+    });
+    sched.add(function* () {
+      order.push("b");
+    });
+  };
+  twoTasks(true);
+  await sched.run();
+  assert.deepEqual(order, ["a", "after a's slice", "b"]);
+  order.length = 0;
+  twoTasks(false);
+  await sched.run();
+  assert.deepEqual(order, ["a", "b", "after a's slice"]);
+});
+
 Deno.test("scheduler: a sleeper and a busy task: the sleeper wakes on time slices (system clock)", async () => {
   const sched = new Scheduler();
   let stop = false;
