@@ -20,6 +20,8 @@ export const POOLED_SIZE = 16 * 1024;
 const MAX_SPARE = 1024 + 256;
 
 const spare: Uint8Array[] = [];
+/** The fewest spare buffers since the last trim: that many sat in the pool unused all along. */
+let lowWater = 0;
 
 /**
  * A spare pooled buffer, or `undefined` when none is spare. Its bytes are
@@ -33,7 +35,9 @@ const spare: Uint8Array[] = [];
  * ```
  */
 export function spareBuffer(): Uint8Array | undefined {
-  return spare.pop();
+  const buf = spare.pop();
+  if (spare.length < lowWater) lowWater = spare.length;
+  return buf;
 }
 
 /**
@@ -48,7 +52,7 @@ export function spareBuffer(): Uint8Array | undefined {
  * ```
  */
 export function takeBuffer(): Uint8Array {
-  return spare.pop() ?? new Uint8Array(POOLED_SIZE);
+  return spareBuffer() ?? new Uint8Array(POOLED_SIZE);
 }
 
 /**
@@ -63,6 +67,29 @@ export function takeBuffer(): Uint8Array {
  */
 export function giveBuffer(buf: Uint8Array): void {
   if (buf.length === POOLED_SIZE && spare.length < MAX_SPARE) spare.push(buf);
+}
+
+/**
+ * Lets go of the spare buffers no one took since the last trim (the pool
+ * had that many more than it needed all along), and returns how many. A
+ * server calls it now and then (once a second): after a burst of
+ * connections, the buffers it needed go back to the garbage collector
+ * instead of staying pooled for good.
+ *
+ * @example
+ * ```ts
+ * import { giveBuffer, takeBuffer, trimSpareBuffers } from "./buffer_pool.ts";
+ * giveBuffer(takeBuffer());
+ * trimSpareBuffers(); // the first trim only starts counting…
+ * trimSpareBuffers(); // …the second lets go of what no one took meanwhile
+ * ```
+ */
+export function trimSpareBuffers(): number {
+  const unused = lowWater;
+  // The ones at the bottom of the stack: buffers are taken from the top.
+  if (unused > 0) spare.splice(0, unused);
+  lowWater = spare.length;
+  return unused;
 }
 
 /**

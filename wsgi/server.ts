@@ -15,6 +15,7 @@ import { logError } from "./errors.ts";
 import { fileWrapper } from "./file_wrapper.ts";
 import { dateHeader, HeadCache, ServerLines } from "./response_head.ts";
 import { StallWatch } from "./stall_watch.ts";
+import { trimSpareBuffers } from "../core/buffer_pool.ts";
 import { RequestParser } from "./http_parser.ts";
 import { resolveLimits, type ServerLimits } from "./options.ts";
 
@@ -136,6 +137,7 @@ export class WSGIServer {
     this.stallWatch = new StallWatch(sched, Math.min(headersTimeout, keepAliveTimeout, sockoperTimeout));
     this.#dateTick = new Deadline(sched, () => {
       this.lines.stale();
+      trimSpareBuffers();
       this.#dateTick.arm(1000);
     });
     this.#listener = "path" in address ? Socket.listen({ path: address.path }) : Socket.listen({

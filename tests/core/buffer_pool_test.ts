@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { giveBuffer, POOLED_SIZE, SlabCarver, spareBuffer, takeBuffer } from "../../core/buffer_pool.ts";
+import {
+  giveBuffer,
+  POOLED_SIZE,
+  SlabCarver,
+  spareBuffer,
+  takeBuffer,
+  trimSpareBuffers,
+} from "../../core/buffer_pool.ts";
 
 /** Empties the pool (other tests of this process may have left buffers there). */
 function drain(): void {
@@ -88,4 +95,21 @@ Deno.test("SlabCarver: giveBack of a range of a dropped slab changes nothing", (
 Deno.test("SlabCarver: the size must be a positive integer", () => {
   assert.throws(() => new SlabCarver(0), /SlabCarver: size must be an integer >= 1, got 0/);
   assert.throws(() => new SlabCarver(1.5), /SlabCarver: size must be an integer >= 1, got 1.5/);
+});
+
+Deno.test("buffer pool: a trim lets go of the spare buffers no one took since the last trim", () => {
+  drain();
+  trimSpareBuffers(); // starts counting from an empty pool
+  const burst = Array.from({ length: 10 }, () => takeBuffer());
+  for (const buf of burst) giveBuffer(buf);
+  // Taken during the interval: nothing to let go of yet.
+  assert.equal(trimSpareBuffers(), 0);
+  // Three are taken and given back again; seven sit there unused until the next trim.
+  const again = [takeBuffer(), takeBuffer(), takeBuffer()];
+  for (const buf of again) giveBuffer(buf);
+  assert.equal(trimSpareBuffers(), 7);
+  let left = 0;
+  while (spareBuffer() !== undefined) left++;
+  assert.equal(left, 3, "the three in use stay pooled");
+  assert.equal(trimSpareBuffers(), 0);
 });
