@@ -374,15 +374,24 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
 
   // ---- the client leaving, and the timeouts ----
 
-  /** While the app runs past a turn, a pending read notices the client leaving. */
+  /**
+   * While the app runs past a turn, a pending read notices the client
+   * leaving; none is needed while the app's own body read waits on the
+   * socket (it notices).
+   */
   #watch(): void {
-    if (this.#watching || this.socket.closed) return;
+    if (this.#watching || this.socket.closed || this.timeouts.readingBody) return;
     if (this.socket.eof) {
       this.#clientGone();
       return;
     }
     this.#watching = true;
-    this.socket.watchWith(this);
+    const body = this.#body;
+    if (body !== null && !body.done) {
+      // Bytes of the body may come next: read at full size, into the buffer the app's body reads take from
+      // (a watch read is small, to cost a held long poll little; 64 bytes at a time would slow an upload).
+      this.socket.fill().then((more) => this.watched(more), () => this.watched(false));
+    } else this.socket.watchWith(this);
   }
 
   /** @ignore For the socket: the read watching the client has ended (`false`: the client is gone). */

@@ -91,11 +91,13 @@ export class Input implements AsyncIterable<Uint8Array> {
    */
   async readAsync(n = CHUNK): Promise<Uint8Array> {
     this.#checkRead("read", "n", n);
-    const chunk = this.#bytes !== null
-      ? this.#slice(n)
-      : this.#body === null
-      ? EMPTY
-      : await this.#fromBody(n);
+    let chunk: Uint8Array;
+    if (this.#bytes !== null) chunk = this.#slice(n);
+    else if (this.#body === null) chunk = EMPTY;
+    else {
+      chunk = await this.#body.read(n);
+      this.#read += chunk.length;
+    }
     if (chunk.length === 0) this.#ended = true;
     return chunk;
   }
@@ -126,11 +128,13 @@ export class Input implements AsyncIterable<Uint8Array> {
   /** The body, chunk by chunk. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
     for (;;) {
-      const chunk = this.#bytes !== null
-        ? this.#slice(CHUNK)
-        : this.#body === null
-        ? EMPTY
-        : await this.#fromBody(CHUNK);
+      let chunk: Uint8Array;
+      if (this.#bytes !== null) chunk = this.#slice(CHUNK);
+      else if (this.#body === null) return;
+      else {
+        chunk = await this.#body.read(CHUNK);
+        this.#read += chunk.length;
+      }
       if (chunk.length === 0) return;
       yield chunk;
     }
@@ -185,12 +189,6 @@ export class Input implements AsyncIterable<Uint8Array> {
   /** Body bytes handed to the app so far (`environ.cogen.readCount`). */
   get bytesRead(): number {
     return this.#read;
-  }
-
-  async #fromBody(n: number): Promise<Uint8Array> {
-    const chunk = await this.#body!.read(n);
-    this.#read += chunk.length;
-    return chunk;
   }
 
   #slice(n: number): Uint8Array {
