@@ -12,12 +12,14 @@
  * | `/say?name=`     | POST a chat message                                    |
  * | `/static/`       | examples/public through the middleware suite (static.ts) |
  *
- * Run: `deno task start` (HOST and PORT from the environment, default
- * 127.0.0.1:8000).
+ * Run: `deno task start` (through the CLI: `deno run -A cli.ts
+ * examples/demo.ts`; HOST and PORT from the environment, default
+ * 127.0.0.1:8000), or `deno run -A examples/demo.ts` in one process.
  *
  * @module
  */
-import type { App } from "../wsgi/mod.ts";
+import type { Scheduler } from "../core/mod.ts";
+import type { App, Route } from "../wsgi/mod.ts";
 import { createChatRoom } from "./chat.ts";
 import { echo } from "./echo.ts";
 import { hello } from "./hello.ts";
@@ -46,14 +48,31 @@ const index: App = (environ, startResponse) => {
 };
 
 const chat = createChatRoom();
-const server = serveExample([
+/** The schedulers the chat's housekeeping runs in: one per worker, from its first chat request on. */
+const kept = new WeakSet<Scheduler>();
+
+/** `app`, which starts the chat's housekeeping in the scheduler that serves it, once. */
+function withHousekeeping(app: App): App {
+  return (environ, startResponse) => {
+    const sched = environ["cogen.sched"];
+    if (!kept.has(sched)) {
+      kept.add(sched);
+      sched.add(chat.housekeeping);
+    }
+    return app(environ, startResponse);
+  };
+}
+
+/** Every example app under one server (what `deno task start` serves through the CLI). */
+export const app: Route[] = [
   ["/hello", hello],
   ["/echo", echo],
   ["/wait", waitApp],
   ["/signal", signalApp],
-  ["/poll", chat.poll],
-  ["/say", chat.say],
+  ["/poll", withHousekeeping(chat.poll)],
+  ["/say", withHousekeeping(chat.say)],
   ["/static", staticSite(PUBLIC)],
   ["/", index],
-]);
-server.server.sched.add(chat.housekeeping);
+];
+
+if (import.meta.main) serveExample(app);

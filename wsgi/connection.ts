@@ -136,9 +136,11 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
     return this.driver.run();
   }
 
-  /** Closes an idle connection (graceful shutdown); returns whether it was idle. */
+  /** Closes an idle keep-alive connection (graceful shutdown); returns whether it was one. */
   closeIfIdle(): boolean {
-    if (this.state !== "idle" || this.socket.end > this.socket.start) return false;
+    // A connection that has not sent its first request yet is not idle: the request is likely on its way
+    // (accepted an instant before the shutdown), and is answered, with Connection: close.
+    if (this.state !== "idle" || this.#requests === 0 || this.socket.end > this.socket.start) return false;
     // The last response may still be on its way out: close once it is written.
     if (this.out.flushing) this.out.flush().finally(() => this.socket.close()).catch(() => {});
     else this.socket.close();
@@ -222,7 +224,7 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
         this.timeouts.readWait(limits.headersTimeout);
       }
     } else if (!this.#headStarted) {
-      if (this.#host.closing) return "close";
+      if (this.#host.closing && this.#requests > 0) return "close";
       this.state = "idle";
       this.timeouts.readWait(this.#requests === 0 ? limits.headersTimeout : limits.keepAliveTimeout);
     }

@@ -25,6 +25,9 @@ export const SERVER_SOFTWARE = "cogen-deno/0.1.0";
 /** Where to listen: TCP (`hostname`, `port`) or a Unix socket (`path`). */
 export type ListenAddress = { hostname?: string; port?: number } | { path: string };
 
+/** Ms a closing listener waits for an accept under way to return (see `WSGIServer.#closeListener`). */
+const LISTENER_GRACE = 200;
+
 /** Responses sent without waiting before the scheduler lets the event loop run (see `WSGIServer.sent`). */
 const WRITES_PER_SLICE = 100;
 
@@ -109,6 +112,8 @@ export class WSGIServer {
   #uncorkScheduled = false;
   #closing = false;
   #accepting = false;
+  #listenerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  readonly #reusePort: boolean;
   /** When `shutdown` stops the requests left, and its timer. */
   #stopAt = Infinity;
   #stopTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -146,6 +151,7 @@ export class WSGIServer {
       reusePort: options.reusePort,
     });
     this.listener = this.#listener.listener;
+    this.#reusePort = options.reusePort === true && !("path" in address);
     const addr = this.listener.addr;
     this.facts = {
       serverName: addr.transport === "tcp" ? addr.hostname : (addr as Deno.UnixAddr).path,
@@ -186,7 +192,7 @@ export class WSGIServer {
     const stopAt = Date.now() + deadline;
     if (!this.#closing) {
       this.#closing = true;
-      this.#listener.close();
+      this.#closeListener();
       for (const connection of this.#connections) {
         if (!connection.closeIfIdle()) connection.interrupt();
       }
@@ -310,11 +316,28 @@ export class WSGIServer {
         connection.task = task;
       }
     } finally {
+      clearTimeout(this.#listenerTimer);
+      this.#listener.close();
       this.#dateTick.clear();
       this.#accepting = false;
       this.#closing = true;
       this.#checkFinished();
     }
+  }
+
+  /**
+   * Stops listening without losing a connection: closing a listener while
+   * an accept is pending can drop the connection the runtime had just taken
+   * from the kernel. So it closes right after an accept returns (the loop
+   * serves that connection, asks for no other, and closes), or after
+   * `LISTENER_GRACE` ms with none — when the port is shared (`reusePort`):
+   * the connections queued in the kernel then go to the other listeners of
+   * the port when `tcp_migrate_req` is on (see the CLI).
+   */
+  #closeListener(): void {
+    // Alone on its port, a closing listener resets what is queued to it anyway: no grace to give.
+    if (!this.#accepting || !this.#reusePort) this.#listener.close();
+    else this.#listenerTimer = setTimeout(() => this.#listener.close(), LISTENER_GRACE);
   }
 
   /** Over `maxConnections`: 503 and close, without reading the request. */
