@@ -9,7 +9,7 @@
  */
 import { count, fmt, median } from "./numbers.ts";
 import type { SectionOutput } from "./results.ts";
-import { SERVER_TITLE, type ServerName, SERVERS } from "./server_process.ts";
+import { MULTI_SERVERS, SERVER_TITLE, type ServerName, SERVERS } from "./server_process.ts";
 
 /** A target for our server on one measurement. */
 export type Target =
@@ -64,7 +64,9 @@ export async function alternate(
   settleMs: number,
   one: (name: ServerName, prefix: string) => Promise<RoundResult>,
 ): Promise<Rounds> {
-  const results: Rounds = { ours: [], deno: [], node: [], floor: [] };
+  const results = Object.fromEntries(
+    [...SERVERS, ...MULTI_SERVERS].map((name) => [name, []]),
+  ) as unknown as Rounds;
   for (let round = 0; round < rounds; round++) {
     for (const name of servers) {
       if (round + servers.indexOf(name) > 0) await new Promise((r) => setTimeout(r, settleMs));

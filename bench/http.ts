@@ -10,7 +10,7 @@
  * @module
  */
 import { alternate, medianOf, type Metric, renderComparison, type RoundResult } from "./compare.ts";
-import { cpuMs, systemBusyMs } from "./machine.ts";
+import { systemBusyMs, treeCpuMs } from "./machine.ts";
 import { count } from "./numbers.ts";
 import type { SectionOutput } from "./results.ts";
 import {
@@ -94,14 +94,15 @@ export interface SectionSpec {
   method: (seconds: number) => string[];
 }
 
-async function measure(server: ServerProcess, scenario: Scenario, seconds: number): Promise<Run> {
-  const s0 = cpuMs(server.pid);
+/** One wrk run of `scenario` against `server`, with the CPU the machine spent meanwhile. */
+export async function measure(server: ServerProcess, scenario: Scenario, seconds: number): Promise<Run> {
+  const s0 = treeCpuMs(server.pid);
   const b0 = systemBusyMs();
   const wrk = await runWrk(`http://127.0.0.1:${server.port}${scenario.path}`, {
     ...scenario.options,
     seconds,
   });
-  const serverMs = cpuMs(server.pid) - s0;
+  const serverMs = treeCpuMs(server.pid) - s0;
   const busyMs = systemBusyMs() - b0;
   const ms = wrk.seconds * 1000;
   return {
@@ -114,7 +115,8 @@ async function measure(server: ServerProcess, scenario: Scenario, seconds: numbe
   };
 }
 
-function cpuText(run: Run): string {
+/** The CPU of a run, in a few words. */
+export function cpuText(run: Run): string {
   const c = run.cpu;
   return `CPU: server ${c.server.toFixed(0)}%, wrk ${c.wrk.toFixed(0)}%, other ${c.other.toFixed(0)}%`;
 }

@@ -25,6 +25,33 @@ export function cpuMs(pid: number | "self"): number {
 }
 
 /**
+ * CPU ms process `pid` and all its live descendants have used (a server's
+ * worker processes included): {@linkcode cpuMs} summed over the process
+ * tree, found through the parent pids of /proc/PID/stat.
+ */
+export function treeCpuMs(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = readText(`/proc/${entry.name}/stat`);
+    if (stat === null) continue;
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = children.get(parent) ?? [];
+    list.push(Number(entry.name));
+    children.set(parent, list);
+  }
+  let total = 0;
+  const stack = [pid];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    const ms = cpuMs(next);
+    if (Number.isFinite(ms)) total += ms;
+    stack.push(...(children.get(next) ?? []));
+  }
+  return total;
+}
+
+/**
  * CPU ms all processors have spent busy (not idle nor waiting for I/O) since
  * boot, from /proc/stat; NaN when unreadable. The difference over a run,
  * minus what the processes measured used, is what other processes took.

@@ -25,6 +25,7 @@ import { runCore } from "./core.ts";
 import { HELLO } from "./hello.ts";
 import { runSection } from "./http.ts";
 import { runLongpoll } from "./longpoll.ts";
+import { runWorkers } from "./workers.ts";
 import { machineMarkdown } from "./machine.ts";
 import { sectionBlock, type SectionOutput, updateResults } from "./results.ts";
 import { TRANSFER } from "./transfer.ts";
@@ -83,12 +84,19 @@ const SECTIONS: Section[] = [
       "to answer all (each client closing on its answer)",
     run: (ctx) => runLongpoll({ rounds: ctx.int("rounds"), clients: ctx.int("clients"), log: ctx.log }),
   },
+  {
+    id: "workers",
+    title: "Every core: the CLI's workers vs deno serve --parallel vs node cluster",
+    summary: "Hello, World! keep-alive c64 req/s under wrk: ours with 1 worker and one per core, " +
+      "deno serve --parallel and node's cluster",
+    run: (ctx) => runWorkers({ rounds: ctx.int("rounds"), seconds: ctx.int("duration"), log: ctx.log }),
+  },
 ];
 
 const USAGE = [
   "usage: deno task bench [--only ID[,ID...]] [--rounds N] [--list] [--out FILE] [--no-write]",
   "       core section: [--effection-rounds N] [--budget SECONDS]",
-  "       hello, transfer: [--duration SECONDS] (each wrk run; default 5)",
+  "       hello, transfer, workers: [--duration SECONDS] (each wrk run; default 5)",
   "       longpoll: [--clients N] (default 10000)",
   `sections: ${SECTIONS.map((s) => s.id).join(", ")}`,
 ].join("\n");

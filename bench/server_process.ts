@@ -27,21 +27,35 @@ import { spawnTracked, withOpenFiles } from "./subprocess.ts";
  * how close to it ours comes, for the sections it can run.
  */
 export const SERVERS = ["ours", "deno", "node", "floor"] as const;
-/** One of {@linkcode SERVERS}. */
-export type ServerName = typeof SERVERS[number];
+/**
+ * The servers of the `workers` section, each on every core of the machine
+ * in its own way: ours through the CLI with one and with
+ * {@linkcode WORKERS} workers, `deno serve --parallel` (threads) and node's
+ * `cluster` (processes).
+ */
+export const MULTI_SERVERS = ["ours1", "oursN", "denoParallel", "nodeCluster"] as const;
+/** One of {@linkcode SERVERS} or {@linkcode MULTI_SERVERS}. */
+export type ServerName = typeof SERVERS[number] | typeof MULTI_SERVERS[number];
+/** Workers of the multi-process servers: one per core. */
+export const WORKERS: number = navigator.hardwareConcurrency;
 /** Their names in tables. */
 export const SERVER_TITLE: Record<ServerName, string> = {
   ours: "ours",
   deno: "Deno.serve",
   node: "node:http",
   floor: "Deno.listen floor",
+  ours1: "ours, 1 worker",
+  oursN: `ours, ${WORKERS} workers`,
+  denoParallel: `deno serve --parallel (${WORKERS})`,
+  nodeCluster: `node cluster (${WORKERS})`,
 };
 
-/** The app a server runs: one per section. */
-export type ServerApp = "hello" | "transfer" | "longpoll";
+/** The app a server runs: one per section (`workers` is `hello` on every core). */
+export type ServerApp = "hello" | "transfer" | "longpoll" | "workers";
 
 /** The servers a section compares: the floor has no `transfer` (it parses no bodies). */
 export function serversFor(app: ServerApp): readonly ServerName[] {
+  if (app === "workers") return MULTI_SERVERS;
   return app === "transfer" ? SERVERS.filter((s) => s !== "floor") : SERVERS;
 }
 
@@ -97,6 +111,23 @@ export async function nodeTitle(): Promise<string> {
 /** The command line that runs `name` with `app` (relative to the repository root). */
 export async function serverCommand(name: ServerName, app: ServerApp): Promise<[string, string[]]> {
   if (name === "node") return [(await findNode()).path, ["bench/servers/node_http.mjs"]];
+  if (name === "nodeCluster") return [(await findNode()).path, ["bench/servers/node_cluster.mjs"]];
+  if (name === "ours1" || name === "oursN") {
+    const workers = name === "ours1" ? 1 : WORKERS;
+    return [Deno.execPath(), ["run", "-A", "cli.ts", "examples/hello.ts:hello", "-w", String(workers)]];
+  }
+  if (name === "denoParallel") {
+    return [Deno.execPath(), [
+      "serve",
+      "--parallel",
+      "-A",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "bench/servers/deno_serve_parallel.ts",
+    ]];
+  }
   if (name === "floor" && app === "transfer") throw new Error("the Deno.listen floor has no transfer app");
   const file = name === "deno"
     ? "bench/servers/deno_serve.ts"
@@ -104,6 +135,7 @@ export async function serverCommand(name: ServerName, app: ServerApp): Promise<[
     ? "bench/servers/deno_listen_floor.ts"
     : {
       hello: "examples/hello.ts",
+      workers: "examples/hello.ts",
       transfer: "bench/servers/ours.ts",
       longpoll: "examples/longpoll.ts",
     }[app];
@@ -161,19 +193,26 @@ export async function startServer(
   timeoutMs = 30_000,
 ): Promise<ServerProcess> {
   const [cmd, args] = withOpenFiles(...await serverCommand(name, app));
-  const child = spawnTracked(cmd, args, { env: { HOST: "127.0.0.1", PORT: "0", APP: app } });
+  const child = spawnTracked(cmd, args, {
+    env: { HOST: "127.0.0.1", PORT: "0", APP: app === "workers" ? "hello" : app },
+  });
   const stdout = { text: "" };
   const stderr = { text: "" };
   const listening = Promise.withResolvers<number>();
   let served: number | undefined;
   const drained = Promise.all([
     drain(child.stdout, (line) => {
-      const port = /^listening on http:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
+      // `listening on http://…` (the CLI prints it once per worker, `deno serve` as `Listening on …`).
+      const port = /\b[Ll]istening on http:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
       if (port !== undefined) listening.resolve(Number(port));
       const count = /^served (\d+)$/.exec(line)?.[1];
       if (count !== undefined) served = Number(count);
     }, stdout),
-    drain(child.stderr, () => {}, stderr),
+    // `deno serve` says where it listens on stderr.
+    drain(child.stderr, (line) => {
+      const port = /\b[Ll]istening on http:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
+      if (port !== undefined) listening.resolve(Number(port));
+    }, stderr),
   ]).catch(() => {});
   let exited = false;
   const status = child.status.then((s) => {
