@@ -13,7 +13,7 @@
  * Each section produces markdown (a headline, its tables, the machine and
  * the date), one file each: `core` (`bench/core.ts`), `hello`
  * (`bench/hello.ts`), `transfer` (`bench/transfer.ts`), `longpoll`
- * (`bench/longpoll.ts`). Every server, load generator and worker runs in its
+ * (`bench/longpoll.ts`), `workers` (`bench/workers.ts`). Every server, load generator and worker runs in its
  * own subprocess, stopped by pid when done, on error and on Ctrl-C, so this
  * process only orchestrates.
  *
