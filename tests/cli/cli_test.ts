@@ -36,7 +36,7 @@ async function pidsAnswering(port: number, n: number): Promise<Set<number>> {
   return pids;
 }
 
-Deno.test("cli: an App export, a fetch handler, routes; -b HOST:PORT; the supervisor names each worker's pid and address", async () => {
+Deno.test("cli: a fetch handler (a function, or an object with fetch); -b HOST:PORT; the supervisor names each worker's pid and address", async () => {
   const dir = await appFolder({
     "app.ts": PID_APP,
     "fetch.ts": `export default (request) => new Response("fetched " + new URL(request.url).pathname);`,
@@ -71,6 +71,13 @@ Deno.test("cli: two workers answer from two pids on one port; one killed with SI
     await cli.until(() => cli.announcedPids.length === 2, "two workers to listen");
     const [first, second] = cli.announcedPids;
     assert.notEqual(first, second);
+    // Several workers, and reloads that would drop queued connections: the supervisor says how to fix it.
+    const migrate = Deno.readTextFileSync("/proc/sys/net/ipv4/tcp_migrate_req").trim();
+    assert.equal(
+      cli.stderr.some((line) => line.includes("sysctl -w net.ipv4.tcp_migrate_req=1")),
+      migrate === "0",
+      cli.output(),
+    );
     // The kernel spreads connections over the two listeners: both answer within a few hundred requests.
     const pids = new Set<number>();
     for (let i = 0; i < 400 && pids.size < 2; i++) pids.add(Number((await fetchText(port)).body));
@@ -215,4 +222,48 @@ Deno.test("cli: a port in use is one line and exit 1; a bad flag or value is usa
   const help = new RunningCli(["--help"]);
   assert.equal((await help.exited()).code, 0);
   assert.ok(help.stdout[0].startsWith("usage: deno run -A cli.ts APP [options]"));
+});
+
+Deno.test("cli: a worker that keeps dying is replaced after pauses that double, each logged", async () => {
+  // Each worker serves, then dies 50 ms after it started.
+  const dir = await appFolder({
+    "app.ts":
+      `setTimeout(() => Deno.exit(3), 50);\nexport const app = (_e, sr) => { sr("200 OK", []); return ["up"]; };\n`,
+  });
+  const port = freePort();
+  const cli = new RunningCli([`${dir}/app.ts`, "-b", `${HOST}:${port}`]);
+  try {
+    await cli.until(
+      () => cli.stderr.filter((line) => line.includes("died (exit code 3)")).length >= 3,
+      "three deaths",
+      20_000,
+    );
+    const pauses = cli.stderr.flatMap((line) => {
+      const match = line.match(/died \(exit code 3\); starting another in (\d+) ms$/);
+      return match ? [Number(match[1])] : [];
+    });
+    assert.deepEqual(pauses.slice(0, 3), [100, 200, 400], cli.output());
+  } finally {
+    assert.equal((await cli.stop()).code, 0, cli.output());
+  }
+});
+
+Deno.test("cli: --reload replaces the workers when a source file changes", async () => {
+  const version = (n: number) =>
+    `export const app = (_e, sr) => { sr("200 OK", [["Content-Type", "text/plain"]]); return ["v${n}"]; };\n`;
+  const dir = await appFolder({ "app.ts": version(1) });
+  const port = freePort();
+  const cli = new RunningCli([`${dir}/app.ts`, "-b", `${HOST}:${port}`, "--reload"]);
+  try {
+    await cli.until(() => cli.announcedPids.length === 1, "the worker to listen");
+    assert.equal((await fetchText(port)).body, "v1");
+    await Deno.writeTextFile(`${dir}/app.ts`, version(2));
+    await cli.until(() => cli.announcedPids.length === 2, "the worker's replacement");
+    assert.ok(cli.stderr.some((line) => line.includes("a source file changed")), cli.output());
+    const [old] = cli.announcedPids;
+    await cli.until(() => !alive(old), "the old worker to stop");
+    assert.equal((await fetchText(port)).body, "v2");
+  } finally {
+    assert.equal((await cli.stop()).code, 0, cli.output());
+  }
 });
