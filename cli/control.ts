@@ -36,6 +36,8 @@ export interface WorkerSettings {
   accessLog: string | null;
   /** Error answers carry the stack. */
   debug: boolean;
+  /** `memory:`, or the URL of the Redis bus. */
+  bus: string;
   /** The server's limits and timeouts given on the command line. */
   limits: Record<string, number>;
 }

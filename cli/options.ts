@@ -6,6 +6,7 @@
  * @module
  */
 import { type Bind, parseBind } from "./bind.ts";
+import { checkRedisUrl } from "../bus/url.ts";
 import { UsageError } from "./usage_error.ts";
 
 export { UsageError };
@@ -30,6 +31,8 @@ export interface CliOptions {
   reload: boolean;
   /** Error answers carry the stack. */
   debug: boolean;
+  /** What carries named signals and queues between the workers: `memory:` (each its own) or `redis://…`. */
+  bus: string;
   /** The server's limits and timeouts that were given (the rest keep their defaults). */
   limits: Record<string, number>;
 }
@@ -66,6 +69,9 @@ export const USAGE = `usage: deno run -A cli.ts APP [options]
                            answer 503 to connections above N per worker (default 100000)
       --access-log [FILE]  Combined Log Format lines to FILE (after APP, or --access-log=FILE),
                            or to stdout without FILE
+      --bus URL            what carries named signals and queues between the workers:
+                           memory: (each worker its own; the default) or
+                           redis://[user:pass@]host:port[/db]
       --reload             restart the workers when a source file changes (development)
       --debug              error answers carry the stack
   -h, --help               this help
@@ -106,6 +112,7 @@ export function parseCli(args: string[], env: Record<string, string | undefined>
     accessLog: null,
     reload: false,
     debug: false,
+    bus: "memory:",
     limits: {},
   };
   for (let i = 0; i < args.length; i++) {
@@ -161,6 +168,18 @@ export function parseCli(args: string[], env: Record<string, string | undefined>
         else if (options.app !== "" && next !== undefined && !next.startsWith("-")) {
           options.accessLog = value();
         } else options.accessLog = "-";
+        break;
+      }
+      case "--bus": {
+        const url = value();
+        if (url !== "memory:") {
+          try {
+            checkRedisUrl(url);
+          } catch (error) {
+            throw new UsageError(`--bus: ${(error as Error).message}, or memory:`);
+          }
+        }
+        options.bus = url;
         break;
       }
       case "--reload":

@@ -119,6 +119,7 @@ export class Supervisor {
         : options.maxRequests + Math.floor(Math.random() * (options.maxRequestsJitter + 1)),
       accessLog: options.accessLog,
       debug: options.debug,
+      bus: options.bus,
       limits: options.limits,
     };
     const child = new Deno.Command(Deno.execPath(), {

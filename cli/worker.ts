@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Scheduler } from "../core/mod.ts";
+import { type Bus, Scheduler } from "../core/mod.ts";
 import { accessLog } from "../middleware/mod.ts";
 import { type App, PathInfoDispatcher, type Route, WSGIServer } from "../wsgi/mod.ts";
 import { describeBind } from "./bind.ts";
@@ -38,7 +38,18 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
     Deno.exit(1);
   }
   const app = wrap(typeof loaded === "function" ? loaded : PathInfoDispatcher(loaded), settings, say);
-  const sched = new Scheduler();
+  let bus: Bus | undefined;
+  if (settings.bus !== "memory:") {
+    try {
+      // Loaded only when asked for: a worker without a Redis bus carries no Redis client.
+      const { RedisBus } = await import("../bus/redis.ts");
+      bus = await RedisBus.connect(settings.bus);
+    } catch (error) {
+      say({ type: "failed", message: error instanceof Error ? error.message : String(error), exitCode: 1 });
+      Deno.exit(1);
+    }
+  }
+  const sched = new Scheduler({ bus });
   const servers: WSGIServer[] = [];
   for (const bind of settings.binds) {
     try {
@@ -68,8 +79,9 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
   const stop = (deadline: number) => {
     if (stopping && deadline > 0) deadline = 0; // a second SIGTERM: what is left stops at once
     stopping = true;
-    Promise.all(servers.map((server) => server.shutdown(deadline))).then(() => {
+    Promise.all(servers.map((server) => server.shutdown(deadline))).then(async () => {
       sched.stop();
+      await sched.bus.close();
       Deno.exit(0);
     });
   };

@@ -17,6 +17,7 @@
  * @module
  */
 export { AddCoro } from "./add_coro.ts";
+export { type Bus, type BusHost, BusUnavailable, MemoryBus, type QueueRead } from "./bus.ts";
 export { All, type ResultsOf } from "./all.ts";
 export { Await } from "./await.ts";
 export { Call } from "./call.ts";

@@ -6,7 +6,10 @@
  */
 import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
 import { FRONT, placementOfWoken, placementOfYielder } from "./priority.ts";
+import type { Bus, QueueRead } from "./bus.ts";
+import type { BusLink } from "./bus_link.ts";
 import { describe } from "./describe.ts";
+import type { Scheduler } from "./scheduler.ts";
 
 /** Options of `PublishSubscribeQueue.fetch`. */
 export interface FetchOptions extends OperationOptions {
@@ -43,6 +46,10 @@ export interface FetchOptions extends OperationOptions {
  * ```
  */
 export class PublishSubscribeQueue<T> {
+  /** The queue's name on the bus, or `null` for a queue of its own. */
+  readonly name: string | null;
+  /** Messages a named queue keeps. */
+  readonly maxLength: number;
   #messages: T[] = [];
   /** The absolute position of `#messages[0]` (messages dropped by `compact` before it). */
   #base = 0;
@@ -51,7 +58,30 @@ export class PublishSubscribeQueue<T> {
   /** The fetches waiting, by key. */
   #fetching = new Map<unknown, Waiter<T[]>>();
 
-  /** How many messages are kept. */
+  /**
+   * A queue: its own (no `name`), or, with `options.name`, one queue across
+   * every process on the scheduler's bus (see `read`); a named queue keeps
+   * about its last `options.maxLength` messages (default 10 000; the bus may
+   * keep a few more).
+   *
+   * @throws {TypeError} when `name` is not a non-empty string.
+   * @throws {RangeError} when `maxLength` is not an integer >= 1.
+   */
+  constructor(options: { name?: string; maxLength?: number } = {}) {
+    const { name, maxLength = 10_000 } = options;
+    if (name !== undefined && (typeof name !== "string" || name === "")) {
+      throw new TypeError(`PublishSubscribeQueue: name must be a non-empty string, got ${describe(name)}`);
+    }
+    if (!Number.isInteger(maxLength) || maxLength < 1) {
+      throw new RangeError(
+        `PublishSubscribeQueue: maxLength must be an integer >= 1, got ${String(maxLength)}`,
+      );
+    }
+    this.name = name ?? null;
+    this.maxLength = maxLength;
+  }
+
+  /** How many messages are kept (by this process, for `fetch`). */
   get size(): number {
     return this.#messages.length;
   }
@@ -93,7 +123,9 @@ export class PublishSubscribeQueue<T> {
 
   /**
    * Appends `message` and wakes every waiting fetch with it. Its result: how
-   * many fetches were woken. The priority orders them and the publisher.
+   * many fetches were woken. The priority orders them and the publisher. A
+   * named queue also appends it on the bus, for `read` in every process: the
+   * operation ends once the bus has stored it (or fails, saying why).
    */
   publish(message: T, options?: Pick<OperationOptions, "priority">): Operation<number> {
     const op = new PubSubOp<number>("PublishSubscribeQueue.publish", (waiter) => {
@@ -106,7 +138,24 @@ export class PublishSubscribeQueue<T> {
       for (const [key, fetcher] of fetching) {
         fetcher.resolve(this.#take(key, end), placementOfWoken(p));
       }
-      waiter.resolve(woken, placementOfYielder(p));
+      if (this.name === null) {
+        waiter.resolve(woken, placementOfYielder(p));
+        return;
+      }
+      const epoch = waiter.epoch;
+      busOf(waiter).append(this.name, message, this.maxLength).then(
+        () => waiter.epoch === epoch && waiter.resolve(woken, placementOfYielder(p)),
+        (error) => {
+          if (waiter.epoch !== epoch) return;
+          const why = error instanceof Error ? error.message : String(error);
+          waiter.reject(
+            new Error(`PublishSubscribeQueue.publish(${JSON.stringify(this.name)}): not stored: ${why}`, {
+              cause: error,
+            }),
+            placementOfYielder(p),
+          );
+        },
+      );
     });
     if (options?.priority !== undefined) op.withPriority(options.priority);
     return op;
@@ -148,6 +197,58 @@ export class PublishSubscribeQueue<T> {
   }
 
   /**
+   * Reads a named queue: every message after `options.after` (an offset
+   * from an earlier read; everything kept when absent), waiting while there
+   * is none (up to `options.timeout`). The answer carries the queue's
+   * `epoch` and, for each message, its `offset`; an `after` from another
+   * epoch, or older than what is kept, answers everything kept with
+   * `reset: true`. Readers need not subscribe, and may read on any process
+   * of the bus: a long-poll or SSE client can land on any worker and miss
+   * nothing.
+   *
+   * @throws {TypeError} when the queue has no name.
+   * @example
+   * ```ts
+   * import { PublishSubscribeQueue, Scheduler } from "@cogen/cogen/core";
+   * const room = new PublishSubscribeQueue<string>({ name: "room" });
+   * const sched = new Scheduler();
+   * const reader = sched.add(function* () {
+   *   const first = yield* room.read({ timeout: 1000 }); // waits for the first message
+   *   const next = room.read({ after: first.entries.at(-1)!.offset, timeout: 1000 });
+   *   return [first.entries[0].message, (yield* next).entries[0].message];
+   * });
+   * sched.add(function* () {
+   *   yield room.publish("hello");
+   *   yield room.publish("again");
+   * });
+   * await sched.run();
+   * reader.result; // ["hello", "again"]
+   * ```
+   */
+  read(options?: OperationOptions & { after?: string }): Operation<QueueRead<T>> {
+    const name = this.name;
+    if (name === null) {
+      throw new TypeError(
+        "PublishSubscribeQueue.read: the queue has no name; make it with new PublishSubscribeQueue({ name })",
+      );
+    }
+    const after = options?.after;
+    if (after !== undefined && typeof after !== "string") {
+      throw new TypeError(
+        `PublishSubscribeQueue.read: after must be an offset string, got ${describe(after)}`,
+      );
+    }
+    const op: PubSubOp<QueueRead<T>> = new PubSubOp<QueueRead<T>>(
+      `PublishSubscribeQueue.read(${JSON.stringify(name)})`,
+      (waiter) => linkOf(waiter).wait(name, after, waiter as Waiter<QueueRead>, FRONT),
+      (waiter) => linkOf(waiter).forget(name, waiter as Waiter<QueueRead>),
+    );
+    op.timeout = undefined;
+    op.applyOptionsFrom("PublishSubscribeQueue.read", options);
+    return op;
+  }
+
+  /**
    * Drops the messages every subscriber has fetched (all of them when nobody
    * is subscribed) and returns how many were dropped.
    */
@@ -167,6 +268,17 @@ export class PublishSubscribeQueue<T> {
     this.#levels.set(key, end);
     return this.#messages.slice(level - this.#base);
   }
+}
+
+/** The bus of the scheduler that runs `waiter`. */
+function busOf(waiter: Waiter<unknown>): Bus {
+  // A waiter's scheduler is a Scheduler: operation.ts only names what every operation needs of it.
+  return (waiter.sched as Scheduler).bus;
+}
+
+/** The scheduler's side of its bus. */
+function linkOf(waiter: Waiter<unknown>): BusLink {
+  return (waiter.sched as Scheduler).busLink;
 }
 
 /** One of the queue's operations: its behaviour is the closure given. */

@@ -9,10 +9,13 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { setImmediate } from "node:timers";
 import { Await, isPromiseLike } from "./await.ts";
 import { type Clock, MAX_DELAY, systemClock } from "./clock.ts";
+import { type Bus, MemoryBus } from "./bus.ts";
+import { BusLink } from "./bus_link.ts";
 import { Deque } from "./deque.ts";
 import { Operation, type OperationScheduler, type Waiter } from "./operation.ts";
 import { BACK, checkPriority, FRONT, type Placement, type Priority, priority } from "./priority.ts";
 import type { Resume } from "./resume.ts";
+import { wakeSignalled } from "./signal.ts";
 import { type Coroutine, type CoroutineFunction, isAsyncGenerator, Task } from "./task.ts";
 import { type TimerEntry, TimerHeap } from "./timer_heap.ts";
 import { describe } from "./describe.ts";
@@ -38,6 +41,12 @@ export interface SchedulerOptions {
   onError?: (error: unknown, task: Task<unknown>) => void;
   /** Where time comes from; default the system clock. Tests pass a `ManualClock`. */
   clock?: Clock;
+  /**
+   * What carries named signals and named queues beyond this process (see
+   * `Bus`); default a `MemoryBus`: this process alone. An operation uses
+   * the bus of the scheduler that runs it.
+   */
+  bus?: Bus;
 }
 
 /** @ignore The waiters and the parked signallers of one signal name (see `WaitForSignal`). */
@@ -120,6 +129,10 @@ export class Scheduler implements OperationScheduler {
   onError: (error: unknown, task: Task<unknown>) => void;
   /** @ignore The named signals' waiters (see `WaitForSignal`). */
   readonly signals: Map<unknown, SignalSlot> = new Map();
+  /** What carries named signals and named queues beyond this process. */
+  readonly bus: Bus;
+  /** @ignore This scheduler's side of its bus. */
+  readonly busLink: BusLink;
 
   #queue = new Deque<Task<unknown>>(1024);
   #timers = new TimerHeap();
@@ -160,6 +173,9 @@ export class Scheduler implements OperationScheduler {
     this.defaultPriority = p === priority.DEFAULT ? priority.LAST : p;
     this.onError = options.onError ?? logError;
     this.clock = options.clock ?? systemClock;
+    this.bus = options.bus ?? new MemoryBus();
+    this.busLink = new BusLink(this.bus, (name, value) => wakeSignalled(this.signals, name, value));
+    this.bus.attach(this.busLink);
   }
 
   /** How many tasks are alive (running, ready or waiting). */

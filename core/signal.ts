@@ -5,7 +5,7 @@
  * @module
  */
 import { Operation, type OperationOptions, type Waiter } from "./operation.ts";
-import { placementOfWoken, placementOfYielder } from "./priority.ts";
+import { BACK, type Placement, placementOfWoken, placementOfYielder } from "./priority.ts";
 import type { Scheduler, SignalSlot } from "./scheduler.ts";
 import { describe } from "./describe.ts";
 import { WaitList } from "./wait_list.ts";
@@ -135,27 +135,75 @@ export class Signal<T = unknown> extends Operation<number> {
     dropIfEmpty(signals, this.name, slot);
   }
 
-  /** @ignore Wakes every waiter, then resumes the signaller, ordered by priority. */
+  /**
+   * @ignore Wakes every waiter, then resumes the signaller, ordered by
+   * priority. A string name on a shared bus reaches the waiters of every
+   * other process too: the signaller resumes once they have said how many
+   * they woke.
+   */
   fire(waiter: Waiter<number>, slot: SignalSlot | undefined): void {
     const p = waiter.sched.priorityOf(this);
     let woken = 0;
     if (slot !== undefined) {
-      const waiters = slot.waiters;
-      const placement = placementOfWoken(p);
-      for (let w = waiters.first; w !== null; w = waiters.first) {
-        w.resolve(this.value, placement);
-        woken++;
-      }
       if (waiter.list === slot.signallers) slot.signallers.remove(waiter);
-      dropIfEmpty(signalsOf(waiter), this.name, slot);
+      woken = wake(signalsOf(waiter), this.name, slot, this.value, placementOfWoken(p));
     }
-    waiter.resolve(woken, placementOfYielder(p));
+    // A waiter's scheduler is a Scheduler: operation.ts only names what every operation needs of it.
+    const bus = (waiter.sched as Scheduler).bus;
+    if (typeof this.name !== "string" || !bus.shared) {
+      waiter.resolve(woken, placementOfYielder(p));
+      return;
+    }
+    const epoch = waiter.epoch;
+    bus.signal(this.name, this.value).then(
+      (elsewhere) => waiter.epoch === epoch && waiter.resolve(woken + elsewhere, placementOfYielder(p)),
+      (error) => {
+        if (waiter.epoch !== epoch) return;
+        const why = error instanceof Error ? error.message : String(error);
+        waiter.reject(
+          new Error(
+            `Signal(${describe(this.name)}): woke ${woken} here, but not the other processes: ${why}`,
+            {
+              cause: error,
+            },
+          ),
+          placementOfYielder(p),
+        );
+      },
+    );
   }
 
   /** A short description for messages. */
   override toString(): string {
     return `Signal(${describe(this.name)})`;
   }
+}
+
+/** Wakes every waiter of `slot` with `value`; returns how many. */
+function wake(
+  signals: Map<unknown, SignalSlot>,
+  name: unknown,
+  slot: SignalSlot,
+  value: unknown,
+  placement: Placement,
+): number {
+  let woken = 0;
+  const waiters = slot.waiters;
+  for (let w = waiters.first; w !== null; w = waiters.first) {
+    w.resolve(value, placement);
+    woken++;
+  }
+  dropIfEmpty(signals, name, slot);
+  return woken;
+}
+
+/**
+ * @ignore For the scheduler's bus: a signal of `name` sent in another
+ * process wakes this process's waiters with `value`; returns how many.
+ */
+export function wakeSignalled(signals: Map<unknown, SignalSlot>, name: string, value: unknown): number {
+  const slot = signals.get(name);
+  return slot === undefined ? 0 : wake(signals, name, slot, value, BACK);
 }
 
 /** The scheduler's slots of named signals. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
+import { type Bus, type Operation, Scheduler, Sleep, Socket, type SocketListener } from "../core/mod.ts";
 import { Deadline } from "../core/deadline.ts";
 import type { App } from "./app.ts";
 import { Connection } from "./connection.ts";
@@ -376,6 +376,12 @@ export interface ServeOptions extends ServerOptions {
   onListen?: (addr: Deno.Addr) => void;
   /** Run in this scheduler (you run it) instead of a new one. */
   scheduler?: Scheduler;
+  /**
+   * The bus of the server's scheduler: what carries named signals and named
+   * queues to other processes (a `RedisBus`, say). Default: this process
+   * alone. With `scheduler`, give the bus to the scheduler instead.
+   */
+  bus?: Bus;
 }
 
 /** What {@linkcode serve} returns. */
@@ -407,7 +413,12 @@ export interface Server {
  */
 export function serve(app: App | Iterable<Route>, options: ServeOptions = {}): Server {
   const ownScheduler = options.scheduler === undefined;
-  const sched = options.scheduler ?? new Scheduler();
+  if (!ownScheduler && options.bus !== undefined && options.bus !== options.scheduler!.bus) {
+    throw new TypeError(
+      "serve: give the bus to the scheduler (new Scheduler({ bus })), not to serve, when you give both",
+    );
+  }
+  const sched = options.scheduler ?? new Scheduler({ bus: options.bus });
   const address: ListenAddress = options.path !== undefined
     ? { path: options.path }
     : { hostname: options.hostname, port: options.port };

@@ -1,0 +1,119 @@
+/**
+ * The bus in one process (`MemoryBus`, the default): named queues read by
+ * offset, waiting reads, resets, and signals that stay in the process.
+ */
+import assert from "node:assert/strict";
+import {
+  MemoryBus,
+  OperationTimeout,
+  PublishSubscribeQueue,
+  type QueueRead,
+  Scheduler,
+  Signal,
+  Sleep,
+  WaitForSignal,
+} from "../../core/mod.ts";
+
+Deno.test("MemoryBus: a named queue is read by offset; a read waits for the next message, within its timeout", async () => {
+  const sched = new Scheduler();
+  const room = new PublishSubscribeQueue<string>({ name: "room" });
+  const reader = sched.add(function* () {
+    const first = yield* room.read({ timeout: 1000 }); // waits: nothing yet
+    const second = yield* room.read({ after: first.entries.at(-1)!.offset, timeout: 1000 });
+    try {
+      yield room.read({ after: second.entries.at(-1)!.offset, timeout: 50 });
+      return { first, second, timedOut: false };
+    } catch (error) {
+      return { first, second, timedOut: error instanceof OperationTimeout };
+    }
+  });
+  sched.add(function* () {
+    yield new Sleep(10);
+    yield room.publish("a");
+    yield new Sleep(10);
+    yield room.publish("b");
+  });
+  await sched.run();
+  const { first, second, timedOut } = reader.result as {
+    first: QueueRead<string>;
+    second: QueueRead<string>;
+    timedOut: boolean;
+  };
+  assert.deepEqual(first.entries.map((e) => e.message), ["a"]);
+  assert.deepEqual(second.entries.map((e) => e.message), ["b"]);
+  assert.equal(second.epoch, first.epoch);
+  assert.equal(first.reset || second.reset, false);
+  assert.ok(timedOut, "nothing after the last offset: the read waits, then times out");
+});
+
+Deno.test("MemoryBus: an offset of another epoch, or older than what is kept, answers everything kept with reset", async () => {
+  const sched = new Scheduler();
+  const small = new PublishSubscribeQueue<number>({ name: "small", maxLength: 3 });
+  const task = sched.add(function* () {
+    const offsets: string[] = [];
+    for (let n = 1; n <= 5; n++) yield small.publish(n);
+    const all = yield* small.read();
+    for (const e of all.entries) offsets.push(e.offset);
+    const stale = yield* small.read({ after: `${all.epoch}:0` }); // message 1, dropped
+    const foreign = yield* small.read({ after: "another:3" });
+    return { all, stale, foreign };
+  });
+  await sched.run();
+  const { all, stale, foreign } = task.result as Record<string, QueueRead<number>>;
+  assert.deepEqual(all.entries.map((e) => e.message), [3, 4, 5]);
+  assert.equal(all.reset, false);
+  assert.equal(stale.reset, true);
+  assert.deepEqual(stale.entries.map((e) => e.message), [3, 4, 5]);
+  assert.equal(foreign.reset, true);
+  assert.deepEqual(foreign.entries.map((e) => e.message), [3, 4, 5]);
+});
+
+Deno.test("MemoryBus: reading right after the last message dropped is no reset; a named queue's fetch still works", async () => {
+  const sched = new Scheduler();
+  const q = new PublishSubscribeQueue<number>({ name: "q", maxLength: 2 });
+  const task = sched.add(function* () {
+    yield q.subscribe("me");
+    yield q.publish(1);
+    const one = yield* q.read();
+    yield q.publish(2);
+    yield q.publish(3); // drops 1: reading after it misses nothing
+    const after = yield* q.read({ after: one.entries[0].offset });
+    const fetched = yield* q.fetch({ key: "me" });
+    return { after, fetched };
+  });
+  await sched.run();
+  const { after, fetched } = task.result as { after: QueueRead<number>; fetched: number[] };
+  assert.equal(after.reset, false);
+  assert.deepEqual(after.entries.map((e) => e.message), [2, 3]);
+  assert.deepEqual(fetched, [1, 2, 3]);
+});
+
+Deno.test("MemoryBus: a read of a queue without a name, or a bad name or length, is a clear error", () => {
+  assert.throws(
+    () => new PublishSubscribeQueue().read(),
+    /the queue has no name; make it with new PublishSubscribeQueue\(\{ name \}\)/,
+  );
+  assert.throws(() => new PublishSubscribeQueue({ name: "" }), /name must be a non-empty string/);
+  assert.throws(
+    () => new PublishSubscribeQueue({ name: "x", maxLength: 0 }),
+    /maxLength must be an integer >= 1, got 0/,
+  );
+  assert.throws(
+    () => new PublishSubscribeQueue({ name: "x" }).read({ after: 5 as unknown as string }),
+    /after must be an offset string, got 5/,
+  );
+});
+
+Deno.test("MemoryBus: a signal stays in the process; the default bus is not shared", async () => {
+  const sched = new Scheduler();
+  assert.ok(sched.bus instanceof MemoryBus);
+  assert.equal(sched.bus.shared, false);
+  sched.add(function* () {
+    yield new WaitForSignal("x", { timeout: 1000 });
+  });
+  const signaller = sched.add(function* () {
+    return yield* new Signal("x", 1);
+  });
+  await sched.run();
+  assert.equal(signaller.result, 1);
+});
