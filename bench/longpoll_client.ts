@@ -62,10 +62,11 @@ const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 const WAIT = enc.encode("GET /wait HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 
-type Answer = { at: number; body: string; status: number } | { error: string };
+/** How a held client's wait ended: its answer and when, or what went wrong. */
+export type Answer = { at: number; body: string; status: number } | { error: string };
 
 /** One connection holding `GET /wait`; `answer` settles, and the socket closes, once its answer is complete. */
-class Waiter {
+export class Waiter {
   readonly answer: Promise<Answer>;
 
   constructor(readonly conn: Deno.TcpConn) {
@@ -101,7 +102,7 @@ class Waiter {
 }
 
 /** Opens `n` connections, `batch` at a time, each sending `GET /wait`. */
-async function connectWaiters(port: number, n: number, batch: number): Promise<Waiter[]> {
+export async function connectWaiters(port: number, n: number, batch: number): Promise<Waiter[]> {
   const waiters: Waiter[] = [];
   for (let i = 0; i < n; i += batch) {
     const opened = await Promise.all(
@@ -129,7 +130,8 @@ async function stats(port: number): Promise<number> {
   return n;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `/stats` every 50 ms until `done(value)`; throws after `timeoutMs`. */
 async function waitForStats(port: number, done: (n: number) => boolean, timeoutMs: number, what: string) {
@@ -144,15 +146,19 @@ async function waitForStats(port: number, done: (n: number) => boolean, timeoutM
   }
 }
 
-/** The server's RSS once two readings 250 ms apart differ by less than 1% (at most 3 s after a 500 ms pause). */
-async function stableRss(pid: number): Promise<number> {
-  const rss = () => {
-    const bytes = rssBytes(pid);
-    if (Number.isNaN(bytes)) {
-      throw new Error(`cannot read the RSS of process ${pid} from /proc/${pid}/status`);
-    }
-    return bytes;
-  };
+/**
+ * The RSS of the server's processes (summed) once two readings 250 ms apart
+ * differ by less than 1% (at most 3 s after a 500 ms pause).
+ */
+export async function stableRss(...pids: number[]): Promise<number> {
+  const rss = () =>
+    pids.reduce((sum, pid) => {
+      const bytes = rssBytes(pid);
+      if (Number.isNaN(bytes)) {
+        throw new Error(`cannot read the RSS of process ${pid} from /proc/${pid}/status`);
+      }
+      return sum + bytes;
+    }, 0);
   await sleep(500);
   let last = rss();
   for (let i = 0; i < 12; i++) {

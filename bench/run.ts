@@ -13,7 +13,8 @@
  * Each section produces markdown (a headline, its tables, the machine and
  * the date), one file each: `core` (`bench/core.ts`), `hello`
  * (`bench/hello.ts`), `transfer` (`bench/transfer.ts`), `longpoll`
- * (`bench/longpoll.ts`), `workers` (`bench/workers.ts`). Every server, load generator and worker runs in its
+ * (`bench/longpoll.ts`), `bus` (`bench/bus.ts`), `workers`
+ * (`bench/workers.ts`). Every server, load generator and worker runs in its
  * own subprocess, stopped by pid when done, on error and on Ctrl-C, so this
  * process only orchestrates.
  *
@@ -24,6 +25,7 @@ import { intOption, runMain } from "./cli.ts";
 import { runCore } from "./core.ts";
 import { HELLO } from "./hello.ts";
 import { runSection } from "./http.ts";
+import { runBus } from "./bus.ts";
 import { runLongpoll } from "./longpoll.ts";
 import { runWorkers } from "./workers.ts";
 import { machineMarkdown } from "./machine.ts";
@@ -85,6 +87,14 @@ const SECTIONS: Section[] = [
     run: (ctx) => runLongpoll({ rounds: ctx.int("rounds"), clients: ctx.int("clients"), log: ctx.log }),
   },
   {
+    id: "bus",
+    title: "Across processes: long polls woken through Redis, ours vs Deno.serve vs node:http",
+    summary:
+      "10 000 clients held on two processes, one signal through Redis: wake-all time, RSS per client; " +
+      "signal latency across processes; named-queue messages/s",
+    run: (ctx) => runBus({ rounds: ctx.int("rounds"), clients: ctx.int("clients"), log: ctx.log }),
+  },
+  {
     id: "workers",
     title: "Every core: the CLI's workers vs deno serve --parallel vs node cluster",
     summary: "Hello, World! keep-alive c64 req/s under wrk: ours with 1 worker and one per core, " +
@@ -97,7 +107,7 @@ const USAGE = [
   "usage: deno task bench [--only ID[,ID...]] [--rounds N] [--list] [--out FILE] [--no-write]",
   "       core section: [--effection-rounds N] [--budget SECONDS]",
   "       hello, transfer, workers: [--duration SECONDS] (each wrk run; default 5)",
-  "       longpoll: [--clients N] (default 10000)",
+  "       longpoll, bus: [--clients N] (default 10000)",
   `sections: ${SECTIONS.map((s) => s.id).join(", ")}`,
 ].join("\n");
 
