@@ -41,7 +41,7 @@ export const app = [
 
 Deno.test("cli --bus redis: two supervisors × two workers on one Redis — signals and a named queue cross them all", async () => {
   const redis = await RedisServer.start();
-  const dir = await appFolder({ "app.ts": APP });
+  await using dir = await appFolder({ "app.ts": APP });
   const [portA, portB] = [freePort(), freePort()];
   const one = new RunningCli([`${dir}/app.ts`, "-w", "2", "-b", `${HOST}:${portA}`, "--bus", redis.url]);
   const two = new RunningCli([`${dir}/app.ts`, "-w", "2", "-b", `${HOST}:${portB}`, "--bus", redis.url]);
@@ -87,7 +87,7 @@ Deno.test("cli --bus redis: two supervisors × two workers on one Redis — sign
 });
 
 Deno.test("cli --bus: a malformed URL is a usage error (exit 2); an unreachable Redis fails at start (exit 1), saying what to fix", async () => {
-  const dir = await appFolder({ "app.ts": APP });
+  await using dir = await appFolder({ "app.ts": APP });
   const bad = new RunningCli([`${dir}/app.ts`, "--bus", "redis:/nowhere"]);
   assert.equal((await bad.exited()).code, 2, bad.output());
   assert.match(bad.stderr[0], /^cogen: --bus: the bus URL (has no host|must look like)/);

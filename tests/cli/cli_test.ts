@@ -37,7 +37,7 @@ async function pidsAnswering(port: number, n: number): Promise<Set<number>> {
 }
 
 Deno.test("cli: a fetch handler (a function, or an object with fetch); -b HOST:PORT; the supervisor names each worker's pid and address", async () => {
-  const dir = await appFolder({
+  await using dir = await appFolder({
     "app.ts": PID_APP,
     "fetch.ts": `export default (request) => new Response("fetched " + new URL(request.url).pathname);`,
     "hono_like.ts": `export const api = { fetch: (request) => new Response("object " + request.method) };`,
@@ -64,7 +64,7 @@ Deno.test("cli: a fetch handler (a function, or an object with fetch); -b HOST:P
 });
 
 Deno.test("cli: two workers answer from two pids on one port; one killed with SIGKILL is replaced", async () => {
-  const dir = await appFolder({ "app.ts": PID_APP });
+  await using dir = await appFolder({ "app.ts": PID_APP });
   const port = freePort();
   const cli = new RunningCli([`${dir}/app.ts`, "--workers", "2", "--bind", `${HOST}:${port}`]);
   try {
@@ -99,7 +99,7 @@ Deno.test("cli: two workers answer from two pids on one port; one killed with SI
 });
 
 Deno.test("cli: SIGTERM gives a held long poll a complete answer, and exits 0 long before --graceful-timeout", async () => {
-  const dir = await appFolder({ "app.ts": PID_APP });
+  await using dir = await appFolder({ "app.ts": PID_APP });
   const port = freePort();
   const cli = new RunningCli([`${dir}/app.ts`, "-b", `${HOST}:${port}`, "--graceful-timeout", "20"]);
   try {
@@ -124,7 +124,7 @@ Deno.test("cli: SIGTERM gives a held long poll a complete answer, and exits 0 lo
 });
 
 Deno.test("cli: SIGTTIN adds a worker, SIGTTOU removes one", async () => {
-  const dir = await appFolder({ "app.ts": PID_APP });
+  await using dir = await appFolder({ "app.ts": PID_APP });
   const port = freePort();
   const cli = new RunningCli([`${dir}/app.ts`, "-b", `${HOST}:${port}`]);
   try {
@@ -142,7 +142,7 @@ Deno.test("cli: SIGTTIN adds a worker, SIGTTOU removes one", async () => {
 });
 
 Deno.test("cli: --max-requests replaces a worker after that many requests; --access-log writes Combined Log Format", async () => {
-  const dir = await appFolder({ "app.ts": PID_APP });
+  await using dir = await appFolder({ "app.ts": PID_APP });
   const port = freePort();
   const log = `${dir}/access.log`;
   const cli = new RunningCli([
@@ -172,7 +172,7 @@ Deno.test("cli: --max-requests replaces a worker after that many requests; --acc
 });
 
 Deno.test("cli: an unknown export or a missing file exits 1, naming what was asked for and what the module exports", async () => {
-  const dir = await appFolder({ "app.ts": "export const hello = 1;\nexport const world = 2;\n" });
+  await using dir = await appFolder({ "app.ts": "export const hello = 1;\nexport const world = 2;\n" });
   const port = freePort();
   let cli = new RunningCli([`${dir}/app.ts:nope`, "-b", `${HOST}:${port}`]);
   assert.equal((await cli.exited()).code, 1);
@@ -192,7 +192,7 @@ Deno.test("cli: an unknown export or a missing file exits 1, naming what was ask
 });
 
 Deno.test("cli: a port in use is one line and exit 1; a bad flag or value is usage and exit 2, naming it", async () => {
-  const dir = await appFolder({ "app.ts": PID_APP });
+  await using dir = await appFolder({ "app.ts": PID_APP });
   const taken = Deno.listen({ hostname: HOST, port: 0 });
   try {
     const port = (taken.addr as Deno.NetAddr).port;
@@ -214,7 +214,7 @@ Deno.test("cli: a port in use is one line and exit 1; a bad flag or value is usa
     [["app.ts", "-w", "2", "-b", "unix:/tmp/x.sock"], "unix: sockets are served by one worker only"],
   ];
   for (const [args, said] of mistakes) {
-    const cli = new RunningCli(args, { cwd: dir });
+    const cli = new RunningCli(args, { cwd: dir.path });
     assert.equal((await cli.exited()).code, 2, `${args.join(" ")}: ${cli.output()}`);
     assert.ok(cli.stderr[0].startsWith(`cogen: ${said}`), `${args.join(" ")}: ${cli.output()}`);
     assert.ok(cli.stderr.some((line) => line.startsWith("usage: deno run -A cli.ts APP [options]")));
@@ -226,7 +226,7 @@ Deno.test("cli: a port in use is one line and exit 1; a bad flag or value is usa
 
 Deno.test("cli: a worker that keeps dying is replaced after pauses that double, each logged", async () => {
   // Each worker serves, then dies 50 ms after it started.
-  const dir = await appFolder({
+  await using dir = await appFolder({
     "app.ts":
       `setTimeout(() => Deno.exit(3), 50);\nexport const app = (_e, sr) => { sr("200 OK", []); return ["up"]; };\n`,
   });
@@ -251,7 +251,7 @@ Deno.test("cli: a worker that keeps dying is replaced after pauses that double, 
 Deno.test("cli: --reload replaces the workers when a source file changes", async () => {
   const version = (n: number) =>
     `export const app = (_e, sr) => { sr("200 OK", [["Content-Type", "text/plain"]]); return ["v${n}"]; };\n`;
-  const dir = await appFolder({ "app.ts": version(1) });
+  await using dir = await appFolder({ "app.ts": version(1) });
   const port = freePort();
   const cli = new RunningCli([`${dir}/app.ts`, "-b", `${HOST}:${port}`, "--reload"]);
   try {

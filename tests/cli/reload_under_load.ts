@@ -26,7 +26,7 @@ export const app = (_environ, startResponse) => {
 };
 `;
 
-const dir = await appFolder({ "app.ts": version(0) });
+await using dir = await appFolder({ "app.ts": version(0) });
 const port = freePort();
 const cli = new RunningCli([`${dir}/app.ts`, "-w", String(workers), "-b", `${HOST}:${port}`]);
 const report = {

@@ -14,11 +14,28 @@ export const CORE = new URL("../../core/mod.ts", import.meta.url).href;
 /** `wsgi/mod.ts`, for app files that need the server's errors. */
 export const WSGI = new URL("../../wsgi/mod.ts", import.meta.url).href;
 
+/**
+ * A temporary folder of app files, removed with everything in it when the
+ * test lets go of it (`await using dir = await appFolder(…)`). It reads as its
+ * path in a template string: `${dir}/app.ts`.
+ */
+export class AppFolder implements AsyncDisposable {
+  constructor(readonly path: string) {}
+
+  toString(): string {
+    return this.path;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Deno.remove(this.path, { recursive: true });
+  }
+}
+
 /** Writes app files (name → source) to a new temporary folder; returns the folder. */
-export async function appFolder(files: Record<string, string>): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "cogen-cli-" });
-  for (const [name, source] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${name}`, source);
-  return dir;
+export async function appFolder(files: Record<string, string>): Promise<AppFolder> {
+  const path = await Deno.makeTempDir({ prefix: "cogen-cli-" });
+  for (const [name, source] of Object.entries(files)) await Deno.writeTextFile(`${path}/${name}`, source);
+  return new AppFolder(path);
 }
 
 /** The CLI running in a child process. */
