@@ -39,7 +39,8 @@ export function parseBind(value: string, flag: string): Bind {
 }
 
 /**
- * How a bind is written for people: `http://127.0.0.1:8000/`,
+ * How a bind is written for people: `http://127.0.0.1:8000/` (`https://`
+ * with `tls`),
  * `http://[::1]:8000/`, `unix:/tmp/app.sock`.
  *
  * @example
@@ -48,8 +49,8 @@ export function parseBind(value: string, flag: string): Bind {
  * describeBind({ hostname: "::1", port: 8000 }); // "http://[::1]:8000/"
  * ```
  */
-export function describeBind(bind: Bind): string {
+export function describeBind(bind: Bind, tls = false): string {
   if ("path" in bind) return `unix:${bind.path}`;
   const host = bind.hostname.includes(":") ? `[${bind.hostname}]` : bind.hostname;
-  return `http://${host}:${bind.port}/`;
+  return `${tls ? "https" : "http"}://${host}:${bind.port}/`;
 }

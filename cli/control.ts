@@ -40,6 +40,10 @@ export interface WorkerSettings {
   bus: string;
   /** The server's limits and timeouts given on the command line. */
   limits: Record<string, number>;
+  /** HTTPS: the absolute path of the PEM certificate chain (with `key`), or `null`. */
+  cert: string | null;
+  /** The absolute path of its PEM private key, or `null`. */
+  key: string | null;
 }
 
 /** What a worker tells the supervisor. */

@@ -35,6 +35,10 @@ export interface CliOptions {
   bus: string;
   /** The server's limits and timeouts that were given (the rest keep their defaults). */
   limits: Record<string, number>;
+  /** HTTPS: the PEM file of the certificate chain (with `key`), or `null` for plain HTTP. */
+  cert: string | null;
+  /** The PEM file of its private key (with `cert`). */
+  key: string | null;
 }
 
 /** The server limits and timeouts as flags: flag → option of `serve`, and whether it is a time in ms. */
@@ -72,6 +76,8 @@ export const USAGE = `usage: deno run -A cli.ts APP [options]
       --bus URL            what carries named signals and queues between the workers:
                            memory: (each worker its own; the default) or
                            redis://[user:pass@]host:port[/db]
+      --cert FILE          serve HTTPS with this PEM certificate chain (with --key; TCP binds)
+      --key FILE           the PEM private key of --cert
       --reload             restart the workers when a source file changes (development)
       --debug              error answers carry the stack
   -h, --help               this help
@@ -114,6 +120,8 @@ export function parseCli(args: string[], env: Record<string, string | undefined>
     debug: false,
     bus: "memory:",
     limits: {},
+    cert: null,
+    key: null,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -182,6 +190,12 @@ export function parseCli(args: string[], env: Record<string, string | undefined>
         options.bus = url;
         break;
       }
+      case "--cert":
+        options.cert = value();
+        break;
+      case "--key":
+        options.key = value();
+        break;
       case "--reload":
         if (inline !== undefined) throw new UsageError(`--reload takes no value, got ${arg}`);
         options.reload = true;
@@ -205,6 +219,14 @@ export function parseCli(args: string[], env: Record<string, string | undefined>
     const host = env.HOST ?? "127.0.0.1";
     const port = env.PORT ?? "8000";
     options.binds.push(parseBind(host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`, "HOST/PORT"));
+  }
+  if ((options.cert === null) !== (options.key === null)) {
+    throw new UsageError(
+      `--cert and --key go together: ${options.cert === null ? "--cert" : "--key"} is missing`,
+    );
+  }
+  if (options.cert !== null && options.binds.some((bind) => "path" in bind)) {
+    throw new UsageError("TLS is for TCP binds: a unix: socket takes no --cert/--key");
   }
   if (options.workers > 1 && options.binds.some((bind) => "path" in bind)) {
     throw new UsageError("unix: sockets are served by one worker only; use -w 1, or bind a TCP port");

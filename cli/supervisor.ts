@@ -8,7 +8,10 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { type Bind, describeBind } from "./bind.ts";
+import { readTlsFiles } from "./tls_files.ts";
+import { type TlsKeyPair, tlsListenError } from "../wsgi/tls.ts";
 import { readMessage, WORKER_ENV, type WorkerMessage, type WorkerSettings } from "./control.ts";
 import type { CliOptions } from "./options.ts";
 
@@ -75,7 +78,8 @@ export class Supervisor {
   async run(): Promise<number> {
     const options = this.#options;
     try {
-      this.#binds = options.binds.map(reserve);
+      const tls = options.cert === null ? null : readTlsFiles(options.cert, options.key!);
+      this.#binds = options.binds.map((bind) => reserve(bind, tls));
     } catch (error) {
       log(error instanceof Error ? error.message : String(error));
       return 1;
@@ -121,6 +125,8 @@ export class Supervisor {
       debug: options.debug,
       bus: options.bus,
       limits: options.limits,
+      cert: options.cert === null ? null : resolve(options.cert),
+      key: options.key === null ? null : resolve(options.key),
     };
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--unstable-net", this.#cli],
@@ -170,7 +176,8 @@ export class Supervisor {
   /** `worker` serves from now on (in its id's place). */
   #serving(worker: Worker): void {
     this.#workers.set(worker.id, worker);
-    const where = this.#binds.map(describeBind).join(", ");
+    const tls = this.#options.cert !== null;
+    const where = this.#binds.map((bind) => describeBind(bind, tls)).join(", ");
     writeOut(`cogen: worker ${worker.id} (pid ${worker.pid}) listening on ${where}`);
   }
 
@@ -326,18 +333,23 @@ export class Supervisor {
  * Checks that a TCP bind's port is free (a port in use is a one-line error)
  * and chooses one for port 0; a worker then listens there with `reusePort`.
  */
-function reserve(bind: Bind): Bind {
+function reserve(bind: Bind, tls: TlsKeyPair | null): Bind {
   if ("path" in bind) return bind;
   let listener: Deno.Listener;
   try {
-    listener = Deno.listen({ hostname: bind.hostname, port: bind.port });
+    // With TLS, a certificate and key that do not go together are found here, before any worker starts.
+    listener = tls === null
+      ? Deno.listen({ hostname: bind.hostname, port: bind.port })
+      : Deno.listenTls({ hostname: bind.hostname, port: bind.port, ...tls });
   } catch (error) {
     const why = error instanceof Deno.errors.AddrInUse
       ? "the address is in use (another server listens there; choose another port with --bind)"
+      : tls !== null
+      ? tlsListenError(error, "--cert/--key").message
       : error instanceof Error
       ? error.message
       : String(error);
-    throw new Error(`cannot listen on ${describeBind(bind)}: ${why}`);
+    throw new Error(`cannot listen on ${describeBind(bind, tls !== null)}: ${why}`);
   }
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();

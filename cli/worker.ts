@@ -12,6 +12,8 @@ import { type App, PathInfoDispatcher, type Route, WSGIServer } from "../wsgi/mo
 import { describeBind } from "./bind.ts";
 import { messageLine, type WorkerMessage, type WorkerSettings } from "./control.ts";
 import { AppLoadError, loadApp } from "./load_app.ts";
+import { readTlsFiles } from "./tls_files.ts";
+import type { TlsKeyPair } from "../wsgi/tls.ts";
 
 const encoder = new TextEncoder();
 
@@ -49,6 +51,14 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
       Deno.exit(1);
     }
   }
+  let tls: TlsKeyPair | null = null;
+  try {
+    // Read again by each worker: a reload serves a renewed certificate.
+    if (settings.cert !== null) tls = readTlsFiles(settings.cert, settings.key!);
+  } catch (error) {
+    say({ type: "failed", message: (error as Error).message, exitCode: 1 });
+    Deno.exit(1);
+  }
   const sched = new Scheduler({ bus });
   const servers: WSGIServer[] = [];
   for (const bind of settings.binds) {
@@ -60,6 +70,7 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
           reusePort: !("path" in bind),
           multiprocess: settings.workers > 1,
           debug: settings.debug,
+          ...tls,
         }),
       );
     } catch (error) {
@@ -68,7 +79,11 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
         : error instanceof Error
         ? error.message
         : String(error);
-      say({ type: "failed", message: `cannot listen on ${describeBind(bind)}: ${why}`, exitCode: 1 });
+      say({
+        type: "failed",
+        message: `cannot listen on ${describeBind(bind, tls !== null)}: ${why}`,
+        exitCode: 1,
+      });
       Deno.exit(1);
     }
   }
@@ -92,7 +107,7 @@ export async function runWorker(settings: WorkerSettings): Promise<void> {
     Deno.addSignalListener(signal, () => {});
   }
   watchSupervisor(() => stop(settings.gracefulTimeout));
-  say({ type: "ready", addresses: settings.binds.map(describeBind) });
+  say({ type: "ready", addresses: settings.binds.map((bind) => describeBind(bind, tls !== null)) });
 }
 
 /** The app with what the command line adds: the access log, the count toward `--max-requests`. */

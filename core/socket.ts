@@ -106,15 +106,23 @@ export class Socket {
   }
 
   /**
-   * Listens on a TCP address (`{ hostname, port }`, port 0 picks one) or a
-   * Unix socket (`{ path }`).
+   * Listens on a TCP address (`{ hostname, port }`, port 0 picks one), over
+   * TLS when `cert` and `key` (PEM text) are given, or on a Unix socket
+   * (`{ path }`). A TLS socket's handshake happens with its first read.
    */
   static listen(
-    options: Deno.TcpListenOptions | { path: string },
+    options:
+      | Deno.TcpListenOptions
+      | (Deno.TcpListenOptions & Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem)
+      | {
+        path: string;
+      },
     socketOptions?: SocketOptions,
   ): SocketListener {
     const listener = "path" in options
       ? Deno.listen({ transport: "unix", path: options.path })
+      : "cert" in options
+      ? Deno.listenTls({ ...options, transport: "tcp" })
       : Deno.listen({ ...options, transport: "tcp" });
     return new SocketListener(listener, socketOptions);
   }

@@ -119,7 +119,14 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
     const addr = conn.remoteAddr;
     // Responses leave whole, in as few writes as the server can make them: Nagle's wait for an ACK
     // would only delay the last piece of a pipelined batch (by the peer's delayed ACK, ~40 ms).
-    if (addr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
+    // (A TLS connection has no such setting: rustls writes each of our writes as whole records anyway.)
+    if (addr.transport === "tcp" && "setNoDelay" in conn) {
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // The peer is already gone: the first read or write says so.
+      }
+    }
     const ip = addr.transport === "tcp" || addr.transport === "udp";
     this.remoteAddr = ip ? addr.hostname : (addr as Deno.UnixAddr).path ?? "";
     this.remotePort = ip ? String(addr.port) : "";

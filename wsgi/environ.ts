@@ -121,6 +121,8 @@ export interface ServerFacts {
   software: string;
   /** `wsgi.multiprocess`. */
   multiprocess: boolean;
+  /** `wsgi.url_scheme`: `"https"` over TLS, else `"http"`. */
+  urlScheme: "http" | "https";
   /** `cogen.sched`. */
   sched: Scheduler;
   /** `wsgi.file_wrapper`. */
@@ -177,7 +179,7 @@ export class ServerEnviron {
     this.AUTH_TYPE = "";
     this.REMOTE_USER = "";
     this["wsgi.version"] = WSGI_VERSION;
-    this["wsgi.url_scheme"] = "http";
+    this["wsgi.url_scheme"] = server.urlScheme;
     this["wsgi.input"] = input;
     this["wsgi.errors"] = errorStream;
     this["wsgi.multithread"] = false;

@@ -18,6 +18,7 @@ import { StallWatch } from "./stall_watch.ts";
 import { trimSpareBuffers } from "../core/buffer_pool.ts";
 import { RequestParser } from "./http_parser.ts";
 import { resolveLimits, type ServerLimits } from "./options.ts";
+import { ALPN_PROTOCOLS, tlsKeyPair, tlsListenError } from "./tls.ts";
 
 /** The server's name and version, for `Server` and `SERVER_SOFTWARE`. */
 export const SERVER_SOFTWARE = "cogen-deno/0.1.0";
@@ -53,6 +54,14 @@ export interface ServerOptions extends ServerLimits {
   multiprocess?: boolean;
   /** Passed to `Deno.listen` for TCP: share the port between processes. Default `false`. */
   reusePort?: boolean;
+  /**
+   * Serve HTTPS: the certificate chain as PEM text (not a file path), with
+   * `key`. TLS 1.2 and 1.3, ALPN `http/1.1`; apps see `wsgi.url_scheme`
+   * `"https"`.
+   */
+  cert?: string;
+  /** The certificate's private key, as PEM text (with `cert`). */
+  key?: string;
 }
 
 /**
@@ -145,11 +154,17 @@ export class WSGIServer {
       trimSpareBuffers();
       this.#dateTick.arm(1000);
     });
-    this.#listener = "path" in address ? Socket.listen({ path: address.path }) : Socket.listen({
-      hostname: address.hostname ?? "127.0.0.1",
-      port: address.port ?? 8000,
-      reusePort: options.reusePort,
-    });
+    const tls = tlsKeyPair(options, "path" in address, "WSGIServer");
+    try {
+      this.#listener = "path" in address ? Socket.listen({ path: address.path }) : Socket.listen({
+        hostname: address.hostname ?? "127.0.0.1",
+        port: address.port ?? 8000,
+        reusePort: options.reusePort,
+        ...(tls === null ? {} : { ...tls, alpnProtocols: ALPN_PROTOCOLS }),
+      });
+    } catch (error) {
+      throw tls === null ? error : tlsListenError(error, "WSGIServer");
+    }
     this.listener = this.#listener.listener;
     this.#reusePort = options.reusePort === true && !("path" in address);
     const addr = this.listener.addr;
@@ -158,6 +173,7 @@ export class WSGIServer {
       serverPort: addr.transport === "tcp" ? String(addr.port) : "",
       software,
       multiprocess: options.multiprocess ?? false,
+      urlScheme: tls === null ? "http" : "https",
       sched,
       fileWrapper,
     };
@@ -309,7 +325,15 @@ export class WSGIServer {
           this.#refuseBusy(socket.conn);
           continue;
         }
-        const connection = new Connection(this, socket);
+        let connection: Connection;
+        try {
+          connection = new Connection(this, socket);
+        } catch (error) {
+          // One connection that cannot be set up (its peer gone in the meantime, say) is not the server's end.
+          this.report(error, "accept");
+          socket.close();
+          continue;
+        }
         this.#connections.add(connection);
         const task = this.sched.add(connection.run());
         task.owner = connection.driver;
