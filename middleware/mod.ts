@@ -20,6 +20,14 @@ export { type FetchHandler, fromFetchHandler } from "./from_fetch_handler.ts";
 export { LazyStartResponseMiddleware } from "./lazy_start_response.ts";
 export { PathInfoDispatcher, type Route } from "./path_info_dispatcher.ts";
 export { relay } from "./relay.ts";
+export {
+  type EventSourceFunction,
+  type EventSourceYield,
+  formatEvent,
+  type ServerSentEvent,
+  sse,
+  type SseOptions,
+} from "./sse.ts";
 export { staticFiles, type StaticFilesOptions } from "./static_files.ts";
 export { SynchronousInputMiddleware, type SynchronousInputOptions } from "./synchronous_input.ts";
 export { toFetchHandler, type ToFetchHandlerOptions } from "./to_fetch_handler.ts";
