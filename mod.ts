@@ -60,6 +60,7 @@ export {
   type Yieldable,
 } from "./core/mod.ts";
 export {
+  acceptWebSocket,
   type App,
   type AppResult,
   type AppYield,
@@ -83,6 +84,7 @@ export {
   type ServerLimits,
   type ServerOptions,
   ServerShutdown,
+  type ServerWebSocket,
   type StartResponse,
   stopOnSignals,
   type StopOnSignalsOptions,
@@ -103,9 +105,7 @@ export {
   LazyStartResponseMiddleware,
   type Middleware,
   relay,
-  type ServerSentEvent,
   sse,
-  type SseOptions,
   staticFiles,
   type StaticFilesOptions,
   SynchronousInputMiddleware,

@@ -274,16 +274,20 @@ class FetchExchange implements RequestSource, ResponseSink {
     }
   }
 
-  answerError(status: number, detail: string): void {
+  answerError(status: number, detail: string, headers: readonly [string, string][] = []): void {
     this.#answered = true;
     this.#parts = null;
     const text = `${status} ${STATUS_TEXT[status] ?? "Error"}\n${detail}`;
-    this.#settle(
-      new Response(this.#request.method === "HEAD" ? null : text, {
-        status,
-        headers: { "Content-Type": "text/plain; charset=utf-8" },
-      }),
-    );
+    const fields = new Headers();
+    for (const [name, value] of headers) {
+      try {
+        fields.append(name, value);
+      } catch {
+        // A field Headers refuses is left out, as the socket server leaves it out.
+      }
+    }
+    fields.set("Content-Type", "text/plain; charset=utf-8");
+    this.#settle(new Response(this.#request.method === "HEAD" ? null : text, { status, headers: fields }));
   }
 
   /** Makes the response with the app's head and `body`. */

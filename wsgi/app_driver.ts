@@ -90,6 +90,8 @@ export class AppDriver {
   #noBody = false;
   /** The app was abandoned (its client left, or a timeout answered for it): its output is dropped. */
   #abandoned = false;
+  /** The host agreed to switch protocols (`acceptWebSocket`): the app may answer 101. */
+  #upgrading = false;
   readonly #startResponse: StartResponse;
   /** The `write` callable startResponse returns, made at its first call (a held long poll has none). */
   #write: Write | null = null;
@@ -169,6 +171,21 @@ export class AppDriver {
     this.#sent = 0;
     this.#noBody = method === "HEAD";
     this.#abandoned = false;
+    this.#upgrading = false;
+  }
+
+  /**
+   * For the host, as it takes the connection over for another protocol
+   * (`acceptWebSocket`): the app may answer `101 Switching Protocols`, and
+   * then sends no body of its own.
+   */
+  allowUpgrade(): void {
+    this.#upgrading = true;
+  }
+
+  /** Whether the app answered 101: the connection speaks another protocol from now on. */
+  get upgraded(): boolean {
+    return this.#code === 101;
   }
 
   /**
@@ -371,6 +388,7 @@ export class AppDriver {
       excInfo,
       this.#status !== null,
       this.#committed || this.#held !== null,
+      this.#upgrading,
     );
     const known = this.#heads.get(status, headers);
     this.#known = known;
@@ -378,7 +396,7 @@ export class AppDriver {
     this.#status = status;
     this.#code = code;
     // No content for HEAD, 204, 304 and 205 (RFC 9110, 15.3.6: "MUST NOT generate content").
-    this.#noBody = this.#method === "HEAD" || code === 204 || code === 205 || code === 304;
+    this.#noBody = this.#method === "HEAD" || code === 204 || code === 205 || code === 304 || code === 101;
     return this.#write ??= (chunk) => this.#onWrite(chunk);
   }
 
@@ -394,6 +412,11 @@ export class AppDriver {
   /** A non-empty body chunk from the app; `length` its UTF-8 length, or -1 to count it here. */
   #chunk(chunk: Chunk, length: number): void {
     if (this.#status === null) throw new Error("the app produced body data before calling startResponse");
+    if (this.#code === 101) {
+      throw new TypeError(
+        "the app yielded body data after acceptWebSocket: send messages with ws.send(data)",
+      );
+    }
     if (length < 0) length = utf8Length(chunk as string);
     const declared = this.#declared;
     if (declared >= 0 && this.#sent + length > declared) {
@@ -540,8 +563,13 @@ export class AppDriver {
       : shutdown
       ? 503
       : 500;
-    const detail = this.#debug && error instanceof Error ? `${error.stack ?? error.message}\n` : "";
-    this.#sink.answerError(status, detail);
+    // An HttpError's message is meant for the client (why its request was refused); other errors stay in the log.
+    const detail = this.#debug && error instanceof Error
+      ? `${error.stack ?? error.message}\n`
+      : error instanceof HttpError && status === error.status
+      ? `${error.message}\n`
+      : "";
+    this.#sink.answerError(status, detail, error instanceof HttpError ? error.headers : undefined);
   }
 
   /**

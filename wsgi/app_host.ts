@@ -61,8 +61,11 @@ export interface ResponseSink {
    * is out, so that the client sees it cut short.
    */
   cut(error: unknown): void;
-  /** The app failed before any head went out: answer `status` with a short text (`detail` may be `""`). */
-  answerError(status: number, detail: string): void;
+  /**
+   * The app failed before any head went out: answer `status` with a short
+   * text (`detail` may be `""`) and `headers` (those of an `HttpError`).
+   */
+  answerError(status: number, detail: string, headers?: readonly [string, string][]): void;
 }
 
 /** What a {@linkcode AppDriver} is made with. */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Operation, Socket, Task } from "../core/mod.ts";
+import type { Operation, Scheduler, Socket, Task } from "../core/mod.ts";
 import type { SocketWatcher } from "../core/socket.ts";
 import type { App } from "./app.ts";
 import { AppDriver } from "./app_driver.ts";
@@ -29,6 +29,7 @@ import { CogenProxy } from "./proxy.ts";
 import type { HeadCache } from "./response_head.ts";
 import { ResponseWriter, type WriterHost } from "./response_writer.ts";
 import type { StallWatch } from "./stall_watch.ts";
+import type { ServerWebSocket, WebSocketHost, WebSocketTransport } from "./websocket.ts";
 
 /** What a connection needs from its server. */
 export interface ConnectionHost extends WriterHost {
@@ -77,7 +78,8 @@ const SEND_AHEAD = 64 * 1024;
  * connection.task.owner = connection.driver;
  * ```
  */
-export class Connection implements RequestSource, BodyHost, SocketWatcher, TimedConnection {
+export class Connection
+  implements RequestSource, BodyHost, SocketWatcher, TimedConnection, WebSocketHost, WebSocketTransport {
   /** The socket. */
   readonly socket: Socket;
   /** The outgoing bytes. */
@@ -105,6 +107,8 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
   #watching = false;
   /** Whether the last thing written was the answer to a refused request (the connection ends after it). */
   #refused = false;
+  /** The WebSocket the app switched this connection to, or `null`. */
+  #websocket: ServerWebSocket | null = null;
 
   // The request being served.
   #head: RequestHead | null = null;
@@ -359,6 +363,8 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
   async end(): Promise<void> {
     this.state = "closed";
     this.timeouts.readDone();
+    // A WebSocket the app did not close is closed now (after its 101 went out; else the error answer did it).
+    if (this.#websocket !== null && this.writer.upgraded && !this.socket.closed) await this.#websocket.end();
     try {
       if (!this.socket.closed && (this.out.pending > 0 || this.out.flushing)) await this.out.flush();
     } catch {
@@ -367,6 +373,35 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
     this.out.discard();
     this.socket.close();
     this.#host.closed(this);
+  }
+
+  // ---- switching to WebSocket ----
+
+  /** @ignore For `acceptWebSocket`: the app may answer 101, and the connection is the WebSocket's after it. */
+  upgrade(): WebSocketTransport {
+    if (this.#websocket !== null) throw new Error("acceptWebSocket: called twice for one request");
+    this.driver.allowUpgrade();
+    return this;
+  }
+
+  /** @ignore For the WebSocket. */
+  opened(ws: ServerWebSocket): void {
+    this.#websocket = ws;
+  }
+
+  /** @ignore For the WebSocket: its scheduler. */
+  get sched(): Scheduler {
+    return this.#host.facts.sched as Scheduler;
+  }
+
+  /** @ignore For the WebSocket: whether the server is shutting down. */
+  get shuttingDown(): boolean {
+    return this.#host.closing;
+  }
+
+  /** @ignore For the WebSocket: the client vanished; its app stops as when an HTTP client leaves. */
+  peerGone(reason: string): void {
+    if (this.state === "busy") this.#abandonAndForget(reason);
   }
 
   // ---- the body, for RequestBody ----
@@ -389,7 +424,8 @@ export class Connection implements RequestSource, BodyHost, SocketWatcher, Timed
    * socket (it notices).
    */
   #watch(): void {
-    if (this.#watching || this.socket.closed || this.timeouts.readingBody) return;
+    // A WebSocket reads the socket itself, and notices the client leaving.
+    if (this.#watching || this.socket.closed || this.timeouts.readingBody || this.#websocket !== null) return;
     if (this.socket.eof) {
       this.#clientGone();
       return;

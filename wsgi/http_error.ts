@@ -14,6 +14,7 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   413: "Content Too Large",
   414: "URI Too Long",
   417: "Expectation Failed",
+  426: "Upgrade Required",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -22,9 +23,11 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 /**
- * A request refused by the parser or the server: `status` is the answer
- * (400, 413, 414, 417, 431, 501, 505…), `message` says what was wrong. The
- * connection is closed after the answer.
+ * A request refused by the parser, the server or an app: `status` is the
+ * answer (400, 413, 414, 417, 426, 431, 501, 505…), `message` says what was
+ * wrong (the answer's text says it too), `headers` go with the answer
+ * (`Sec-WebSocket-Version: 13` with a 426, say). The connection is closed
+ * after the answer.
  *
  * @example
  * ```ts
@@ -36,11 +39,14 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
 export class HttpError extends Error {
   /** The status to answer with. */
   readonly status: number;
+  /** More fields of the answer. */
+  readonly headers: readonly [string, string][];
 
   /** Creates the error. */
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, headers: readonly [string, string][] = []) {
     super(message);
     this.name = "HttpError";
     this.status = status;
+    this.headers = headers;
   }
 }

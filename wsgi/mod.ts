@@ -40,3 +40,11 @@ export {
   WSGIServer,
 } from "./server.ts";
 export { stopOnSignals, type StopOnSignalsOptions } from "./signals.ts";
+export {
+  acceptWebSocket,
+  ServerWebSocket,
+  type WebSocketMessage,
+  type WebSocketOptions,
+  type WebSocketState,
+} from "./websocket.ts";
+export { WebSocketError } from "./websocket_frames.ts";

@@ -45,6 +45,7 @@ export function checkStartResponse(
   excInfo: unknown,
   started: boolean,
   headSent: boolean,
+  upgrading = false,
 ): number {
   if (excInfo !== undefined && excInfo !== null) {
     if (headSent) throw excInfo;
@@ -61,8 +62,12 @@ export function checkStartResponse(
       }`,
     );
   }
+  if (code === 101 && upgrading) return code;
   if (code < 200) {
-    throw new TypeError(`startResponse: ${code} is an interim status; the server sends 100 Continue itself`);
+    throw new TypeError(
+      `startResponse: ${code} is an interim status; the server sends 100 Continue itself` +
+        (code === 101 ? ", and 101 Switching Protocols through acceptWebSocket" : ""),
+    );
   }
   return code;
 }

@@ -52,6 +52,8 @@ export class ResponseWriter implements ResponseSink {
   close = false;
   /** Whether `100 Continue` was sent for this request. */
   continueSent = false;
+  /** Whether the response was `101 Switching Protocols`: the connection speaks another protocol now. */
+  upgraded = false;
   readonly #host: WriterHost;
   #head: RequestHead | null = null;
   #body: RequestBody | null = null;
@@ -83,6 +85,16 @@ export class ResponseWriter implements ResponseSink {
     framing.addContentLength = -1;
     framing.chunked = false;
     this.#noBody = driver.noBody;
+    if (code === 101) {
+      // Switching protocols: the head as the app gave it (Upgrade, Connection: Upgrade…), no framing; the
+      // connection speaks the new protocol from here and never carries another request.
+      this.close = true;
+      this.upgraded = true;
+      framing.close = false;
+      framing.keepAlive10 = false;
+      writeHead(this.out, head.minor, known, framing, this.#host.lines);
+      return;
+    }
     if (known.facts.contentLength < 0 && code !== 204 && code !== 304) {
       // A 205's length is 0 whatever the app produced (never chunked); a HEAD's mirrors its GET's.
       if (code === 205) framing.addContentLength = 0;
@@ -127,23 +139,36 @@ export class ResponseWriter implements ResponseSink {
   }
 
   /** @ignore For the driver: the app failed before its head went out. */
-  answerError(status: number, detail: string): void {
+  answerError(status: number, detail: string, headers?: readonly [string, string][]): void {
     const head = this.#head!;
-    this.errorResponse(status, detail, head.minor, head.method !== "HEAD");
+    this.errorResponse(status, detail, head.minor, head.method !== "HEAD", headers);
   }
 
   /**
    * A short plain-text response from the server itself (`minor`: the HTTP
    * version to answer in, 0 or 1), after which the connection closes.
    */
-  errorResponse(status: number, detail: string, minor: number, withBody = true): void {
+  errorResponse(
+    status: number,
+    detail: string,
+    minor: number,
+    withBody = true,
+    headers: readonly [string, string][] = [],
+  ): void {
     const reason = STATUS_TEXT[status] ?? "Error";
     const body = encoder.encode(
       `${status} ${reason}\n${detail && !detail.endsWith("\n") ? detail + "\n" : detail}`,
     );
     this.close = true;
+    let extra = "";
+    // Only fields that cannot break the head (an app's HttpError could carry anything).
+    for (const [name, value] of headers) {
+      if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) && !/[\r\n\0]/.test(value)) {
+        extra += `${name}: ${value}\r\n`;
+      }
+    }
     this.out.latin1(
-      `HTTP/1.${minor === 0 ? 0 : 1} ${status} ${reason}\r\n${dateHeader()}${this.#host.serverLine}` +
+      `HTTP/1.${minor === 0 ? 0 : 1} ${status} ${reason}\r\n${dateHeader()}${this.#host.serverLine}${extra}` +
         `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
     );
     if (withBody) this.out.bytes(body);

@@ -112,7 +112,7 @@ const CASES: Case[] = [
       throw new HttpError(418, "no coffee here");
     },
     status: 418,
-    body: "418 Error\n",
+    body: "418 Error\nno coffee here\n", // an HttpError's message is for the client
     reported: /no coffee here/,
   },
   {
