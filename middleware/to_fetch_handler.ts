@@ -25,6 +25,13 @@ import { AppDriver } from "../wsgi/app_driver.ts";
 import { EXTENSIONS } from "../wsgi/extensions.ts";
 import type { RequestSource, ResponseSink } from "../wsgi/app_host.ts";
 import { fetchEnviron } from "./fetch_environ.ts";
+import { PlatformLink } from "./fetch_websocket.ts";
+import type {
+  ResolvedWebSocketOptions,
+  ServerWebSocket,
+  WebSocketHost,
+  WebSocketLink,
+} from "../wsgi/websocket.ts";
 import { StreamBody } from "./stream_body.ts";
 
 /** Options of {@linkcode toFetchHandler}. */
@@ -120,7 +127,7 @@ const encoder = new TextEncoder();
  * One request: the source of the driver that runs its app (one request,
  * then none), and the sink that makes its `Response`.
  */
-class FetchExchange implements RequestSource, ResponseSink {
+class FetchExchange implements RequestSource, ResponseSink, WebSocketHost {
   /** Settles with the response once its head is known. */
   readonly response: PromiseWithResolvers<Response> = Promise.withResolvers<Response>();
   /** Runs the app. */
@@ -143,6 +150,9 @@ class FetchExchange implements RequestSource, ResponseSink {
   /** The driver ended the response (or failed it); a later abort is not the client leaving. */
   #answered = false;
   #closed = false;
+  /** The WebSocket the app switched to, and the platform's 101 response for it. */
+  #websocket: ServerWebSocket | null = null;
+  #upgradeResponse: Response | null = null;
 
   constructor(settings: Settings, request: Request, info: Deno.ServeHandlerInfo | undefined) {
     this.#settings = settings;
@@ -175,6 +185,7 @@ class FetchExchange implements RequestSource, ResponseSink {
       input,
     );
     const environ = fetchEnviron(request, this.#info, input, proxy, this.#settings.sched);
+    environ["cogen.websocket"] = this;
     this.driver.begin(environ, proxy, input, request.method, environ.REQUEST_URI);
     return "ready";
   }
@@ -209,7 +220,13 @@ class FetchExchange implements RequestSource, ResponseSink {
   }
 
   /** The exchange is over, whichever way: settle what is still pending, let go of the request. Runs once. */
-  end(): void {
+  end(): void | Promise<void> {
+    // A WebSocket the app did not close is closed first (once its 101 went out).
+    const ws = this.#websocket;
+    if (ws !== null && this.#upgradeResponse === null && ws.state !== "closed") {
+      this.#websocket = null;
+      return ws.end().then(() => this.end());
+    }
     if (this.#closed) return;
     this.#closed = true;
     this.#request.signal.removeEventListener("abort", this.#onAbort);
@@ -224,6 +241,13 @@ class FetchExchange implements RequestSource, ResponseSink {
   // ---- the response, for the driver ----
 
   commit(driver: AppDriver, length: number): void {
+    if (driver.upgraded) {
+      // The platform made the 101 (with its accept key and subprotocol): the exchange is answered.
+      this.#answered = true;
+      this.#settle(this.#upgradeResponse!);
+      this.#upgradeResponse = null;
+      return;
+    }
     if (nullBodyStatus(driver.code)) this.#respond(null);
     else if (length >= 0) this.#parts = [];
     else {
@@ -288,6 +312,34 @@ class FetchExchange implements RequestSource, ResponseSink {
     }
     fields.set("Content-Type", "text/plain; charset=utf-8");
     this.#settle(new Response(this.#request.method === "HEAD" ? null : text, { status, headers: fields }));
+  }
+
+  // ---- switching to WebSocket ----
+
+  /** @ignore For `acceptWebSocket`: the platform's WebSocket carries the messages. */
+  upgrade(ws: ServerWebSocket, protocol: string, options: ResolvedWebSocketOptions): WebSocketLink {
+    // Deno aborts the request's signal as it upgrades: from now on the WebSocket tells when the client leaves.
+    this.#request.signal.removeEventListener("abort", this.#onAbort);
+    const { socket, response } = Deno.upgradeWebSocket(this.#request, {
+      idleTimeout: options.idleTimeout > 0 ? Math.max(1, Math.round(options.idleTimeout / 1000)) : 0,
+    });
+    // Chosen here, as on our server: Deno's own check splits the client's list on ", " only, and clients that
+    // write "chat,other" (npm:ws does) would be refused.
+    if (protocol !== "") response.headers.set("Sec-WebSocket-Protocol", protocol);
+    this.driver.allowUpgrade();
+    this.#websocket = ws;
+    this.#upgradeResponse = response;
+    return new PlatformLink(socket, ws, options, (reason) => this.#peerGone(reason));
+  }
+
+  /** The WebSocket's client vanished: its app stops, as when an HTTP client leaves. */
+  #peerGone(reason: string): void {
+    if (this.#closed) return;
+    this.driver.abandon(reason);
+    this.task?.cancel().then(
+      () => this.end(),
+      (error) => this.report(error, "cancel"),
+    );
   }
 
   /** Makes the response with the app's head and `body`. */

@@ -29,7 +29,8 @@ import { CogenProxy } from "./proxy.ts";
 import type { HeadCache } from "./response_head.ts";
 import { ResponseWriter, type WriterHost } from "./response_writer.ts";
 import type { StallWatch } from "./stall_watch.ts";
-import type { ServerWebSocket, WebSocketHost, WebSocketTransport } from "./websocket.ts";
+import type { ResolvedWebSocketOptions, ServerWebSocket, WebSocketHost, WebSocketLink } from "./websocket.ts";
+import { FrameLink, type WebSocketTransport } from "./websocket_frame_link.ts";
 
 /** What a connection needs from its server. */
 export interface ConnectionHost extends WriterHost {
@@ -90,6 +91,8 @@ export class Connection
   readonly remotePort: string;
   /** Runs the app of each request. */
   readonly driver: AppDriver;
+  /** How a request switches this connection to WebSocket: the connection itself. */
+  readonly websocket: WebSocketHost = this;
   /** Writes the responses. */
   readonly writer: ResponseWriter;
   /** The read and write timeouts. */
@@ -378,15 +381,11 @@ export class Connection
   // ---- switching to WebSocket ----
 
   /** @ignore For `acceptWebSocket`: the app may answer 101, and the connection is the WebSocket's after it. */
-  upgrade(): WebSocketTransport {
+  upgrade(ws: ServerWebSocket, _protocol: string, options: ResolvedWebSocketOptions): WebSocketLink {
     if (this.#websocket !== null) throw new Error("acceptWebSocket: called twice for one request");
     this.driver.allowUpgrade();
-    return this;
-  }
-
-  /** @ignore For the WebSocket. */
-  opened(ws: ServerWebSocket): void {
     this.#websocket = ws;
+    return new FrameLink(this, ws, options);
   }
 
   /** @ignore For the WebSocket: its scheduler. */

@@ -9,6 +9,7 @@ import type { FileWrapper, FileWrapperFactory } from "./file_wrapper.ts";
 import type { RequestHead } from "./request_head.ts";
 import type { Input } from "./input.ts";
 import type { CogenProxy, CoreMirror, InputOperations } from "./proxy.ts";
+import type { WebSocketHost } from "./websocket.ts";
 
 /** `wsgi.errors`: where an app writes diagnostics (stderr). */
 export interface ErrorStream {
@@ -90,6 +91,8 @@ export interface Environ {
   "cogen.sched": Scheduler;
   /** The connection (for diagnostics). */
   "cogen.http_connection": unknown;
+  /** How the request's connection switches to WebSocket (`acceptWebSocket` uses it); absent where the host cannot. */
+  "cogen.websocket"?: WebSocketHost;
   /** The request's header fields exactly as received, flat: `[name, value, name, value…]`. */
   "cogen.headers": readonly string[];
   /** Aborted when the client goes away or the server shuts down. */
@@ -135,6 +138,8 @@ export interface ConnectionFacts {
   remoteAddr: string;
   /** `REMOTE_PORT`. */
   remotePort: string;
+  /** `cogen.websocket`: how the connection switches to WebSocket (`acceptWebSocket`). */
+  readonly websocket: WebSocketHost;
 }
 
 const WSGI_VERSION = [1, 0] as const;
@@ -194,6 +199,7 @@ export class ServerEnviron {
     this["cogen.yield"] = proxy.yield;
     this["cogen.sched"] = server.sched;
     this["cogen.http_connection"] = conn;
+    this["cogen.websocket"] = conn.websocket;
     this["cogen.headers"] = head.headers;
     addHeaders(this as unknown as Environ, head.headers);
   }

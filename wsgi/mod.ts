@@ -42,7 +42,10 @@ export {
 export { stopOnSignals, type StopOnSignalsOptions } from "./signals.ts";
 export {
   acceptWebSocket,
+  type ResolvedWebSocketOptions,
   ServerWebSocket,
+  type WebSocketHost,
+  type WebSocketLink,
   type WebSocketMessage,
   type WebSocketOptions,
   type WebSocketState,

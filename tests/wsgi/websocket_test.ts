@@ -420,6 +420,6 @@ Deno.test("websocket: 101 only through acceptWebSocket; a host that cannot switc
   } as unknown as Parameters<App>[0];
   assert.throws(
     () => acceptWebSocket(environ, () => () => {}),
-    /acceptWebSocket: this server cannot switch the connection to WebSocket/,
+    /acceptWebSocket: this host cannot switch the connection to WebSocket \(environ has no cogen.websocket\)/,
   );
 });
