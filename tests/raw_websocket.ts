@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { bytes, Client, HOST, latin1 } from "./http.ts";
+import { bytes, Client, HOST } from "./http.ts";
 
 /** The RFC 6455 sample key and its accept value. */
 export const SAMPLE_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -164,4 +164,3 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-export { latin1 };

@@ -12,7 +12,14 @@ import { Race, Signal, WaitForSignal } from "../../core/mod.ts";
 import { acceptWebSocket, type App, type ServerWebSocket } from "../../wsgi/mod.ts";
 import { app as example } from "../../examples/websocket.ts";
 import { Client, header, HOST, normalizeDate, startServer, until, withServer } from "../http.ts";
-import { clientFrame, closePayload, RawWebSocket, SAMPLE_ACCEPT, upgradeRequest } from "../raw_websocket.ts";
+import {
+  clientFrame,
+  closePayload,
+  concat,
+  RawWebSocket,
+  SAMPLE_ACCEPT,
+  upgradeRequest,
+} from "../raw_websocket.ts";
 import { testCertificate } from "../tls_certificate.ts";
 
 const TEXT = 0x1, BINARY = 0x2, CONTINUATION = 0x0, CLOSE = 0x8, PING = 0x9, PONG = 0xa;
@@ -195,22 +202,8 @@ Deno.test("websocket: frames pipelined behind the handshake, control frames betw
 });
 
 Deno.test("websocket: protocol errors close with 1002, bad UTF-8 with 1007 (fail fast, also across fragments), too big with 1009", async () => {
-  const bad = new Uint8Array([
-    0xce,
-    0xba,
-    0xe1,
-    0xbd,
-    0xb9,
-    0xcf,
-    0x83,
-    0xce,
-    0xbc,
-    0xce,
-    0xb5,
-    0xed,
-    0xa0,
-    0x80,
-  ]);
+  // "κόσμε", then ED A0 80 (a surrogate, never valid UTF-8).
+  const bad = concat(new TextEncoder().encode("κόσμε"), new Uint8Array([0xed, 0xa0, 0x80]));
   const cases: [string, Uint8Array[], number][] = [
     ["unmasked", [clientFrame(TEXT, "x", { mask: null })], 1002],
     ["RSV1 without an extension", [clientFrame(TEXT, "x", { rsv: 4 })], 1002],
