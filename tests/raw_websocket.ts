@@ -163,4 +163,3 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
-
