@@ -2,7 +2,8 @@
  * cogen for Deno: an HTTP/1.1 server whose apps are generator coroutines
  * that stream their response and pause on operations (sleep, wait for a
  * signal, read the body…) without blocking anyone, on a cooperative
- * scheduler; with the middleware and fetch-handler interop built on it.
+ * scheduler; with the middleware and fetch-handler interop built on it,
+ * and a pool of workers for blocking code.
  *
  * ```ts
  * import { Scheduler, Sleep } from "@cogen/cogen";
@@ -96,3 +97,4 @@ export {
   type ToFetchHandlerOptions,
   validator,
 } from "./middleware/mod.ts";
+export { blocking, WorkerPool } from "./pool/mod.ts";
