@@ -59,9 +59,10 @@ export function blocking(
       at += part.length;
     }
     const request: WsgiRequest = { environ: plainFields(environ), body };
-    const reply = (yield new PoolCallOperation<WsgiReply>(pool, "wsgi", module, exportName, [request]) as Operation<
-      WsgiReply
-    >) as WsgiReply;
+    const reply =
+      (yield new PoolCallOperation<WsgiReply>(pool, "wsgi", module, exportName, [request]) as Operation<
+        WsgiReply
+      >) as WsgiReply;
     startResponse(reply.status, reply.headers);
     if (reply.body.length > 0) yield reply.body;
   };
@@ -73,7 +74,9 @@ function plainFields(environ: Environ): Record<string, string | number | boolean
   const plain: Record<string, string | number | boolean> = {};
   for (const key in environ) {
     const value = environ[key];
-    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") plain[key] = value;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      plain[key] = value;
+    }
   }
   return plain;
 }

@@ -55,5 +55,7 @@ export function report(
   const input = environ["wsgi.input"] as { read(): Uint8Array };
   const body = new TextDecoder().decode(input.read());
   startResponse("200 OK", [["Content-Type", "text/plain"], ["X-Worker", "yes"]]);
-  return [`${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO} fib(${n})=${fib(n)} body=${body}`];
+  return [
+    `${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO} fib(${n})=${fib(n)} body=${body}`,
+  ];
 }

@@ -12,7 +12,10 @@ const WORK = new URL("./work.ts", import.meta.url);
 /** Runs `body` as a task of a fresh scheduler with a fresh pool; always closes the pool. */
 async function withPool(
   size: number,
-  body: (pool: WorkerPool, sched: Scheduler) => Generator<unknown, void, unknown> | AsyncGenerator<unknown, void, unknown>,
+  body: (
+    pool: WorkerPool,
+    sched: Scheduler,
+  ) => Generator<unknown, void, unknown> | AsyncGenerator<unknown, void, unknown>,
 ): Promise<void> {
   const pool = new WorkerPool(WORK, { size });
   const sched = new Scheduler();
@@ -60,7 +63,10 @@ Deno.test("pool: results and awaited promises come back; errors keep their name,
       yield pool.call("nope");
       assert.fail("no error");
     } catch (error) {
-      assert.match(String(error), /work\.ts has no exported function named "nope"; its functions: crash, fails, fib, report, returnsFunction,/);
+      assert.match(
+        String(error),
+        /work\.ts has no exported function named "nope"; its functions: crash, fails, fib, report, returnsFunction,/,
+      );
     }
   });
 });
@@ -130,7 +136,10 @@ Deno.test("pool: what cannot be copied is an error naming it; a call after close
   });
   await sched.run();
   await pool.close();
-  assert.match(errors[0], /WorkerPool.call\("fib"\): argument 1 \(the function \(anonymous\)\) cannot be copied to a worker/);
+  assert.match(
+    errors[0],
+    /WorkerPool.call\("fib"\): argument 1 \(the function \(anonymous\)\) cannot be copied to a worker/,
+  );
   assert.match(errors[1], /the result of returnsFunction cannot be sent back from the worker/);
   assert.match(errors[2], /WorkerPool.call\("fib"\): the pool is closed/);
   assert.throws(() => new WorkerPool(WORK, { size: 0 }), /size must be an integer >= 1, got 0/);
