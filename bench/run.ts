@@ -13,10 +13,10 @@
  * Each section produces markdown (a headline, its tables, the machine and
  * the date), one file each: `core` (`bench/core.ts`), `hello`
  * (`bench/hello.ts`), `transfer` (`bench/transfer.ts`), `longpoll`
- * (`bench/longpoll.ts`), `bus` (`bench/bus.ts`), `workers`
- * (`bench/workers.ts`). Every server, load generator and worker runs in its
- * own subprocess, stopped by pid when done, on error and on Ctrl-C, so this
- * process only orchestrates.
+ * (`bench/longpoll.ts`), `bus` (`bench/bus.ts`), `websocket`
+ * (`bench/websocket.ts`), `workers` (`bench/workers.ts`). Every server,
+ * load generator and worker runs in its own subprocess, stopped by pid when
+ * done, on error and on Ctrl-C, so this process only orchestrates.
  *
  * @module
  */
@@ -27,6 +27,7 @@ import { HELLO } from "./hello.ts";
 import { runSection } from "./http.ts";
 import { runBus } from "./bus.ts";
 import { runLongpoll } from "./longpoll.ts";
+import { runWebsocket } from "./websocket.ts";
 import { runWorkers } from "./workers.ts";
 import { machineMarkdown } from "./machine.ts";
 import { sectionBlock, type SectionOutput, updateResults } from "./results.ts";
@@ -95,6 +96,19 @@ const SECTIONS: Section[] = [
     run: (ctx) => runBus({ rounds: ctx.int("rounds"), clients: ctx.int("clients"), log: ctx.log }),
   },
   {
+    id: "websocket",
+    title: "WebSocket: ours vs Deno.serve + Deno.upgradeWebSocket vs node:http + ws",
+    summary: "echo messages/s (64 sockets × 16 in flight, 32 bytes); one broadcast to 10 000 held " +
+      "WebSockets: time until all have it, RSS per open WebSocket",
+    run: (ctx) =>
+      runWebsocket({
+        rounds: ctx.int("rounds"),
+        clients: ctx.int("clients"),
+        seconds: ctx.int("duration"),
+        log: ctx.log,
+      }),
+  },
+  {
     id: "workers",
     title: "Every core: the CLI's workers vs deno serve --parallel vs node cluster",
     summary: "Hello, World! keep-alive c64 req/s under wrk: ours with 1 worker and one per core, " +
@@ -107,7 +121,8 @@ const USAGE = [
   "usage: deno task bench [--only ID[,ID...]] [--rounds N] [--list] [--out FILE] [--no-write]",
   "       core section: [--effection-rounds N] [--budget SECONDS]",
   "       hello, transfer, workers: [--duration SECONDS] (each wrk run; default 5)",
-  "       longpoll, bus: [--clients N] (default 10000)",
+  "       websocket: [--duration SECONDS] (the echo's count; default 5)",
+  "       longpoll, bus, websocket: [--clients N] (default 10000)",
   `sections: ${SECTIONS.map((s) => s.id).join(", ")}`,
 ].join("\n");
 
