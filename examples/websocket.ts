@@ -13,7 +13,7 @@ import { acceptWebSocket, type App, type Route } from "../wsgi/mod.ts";
 import { serveExample } from "./serve_example.ts";
 
 /** The echo: every message back as it came, until the client closes. */
-export const echo: App = async function* (environ, startResponse) {
+export const echo: App = function* (environ, startResponse) {
   const ws = acceptWebSocket(environ, startResponse);
   for (;;) {
     const message = yield* ws.receive();

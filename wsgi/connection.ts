@@ -273,6 +273,12 @@ export class Connection
 
   /** @ignore For the driver: the app is about to wait. */
   pausing(operation: boolean): void {
+    if (this.#websocket !== null) {
+      // A WebSocket's frames go out at the end of the turn: one write for all its app sent meanwhile (an echo
+      // answering a batch of messages, say); it reads the socket itself.
+      if (this.out.pending > 0) this.#host.cork(this);
+      return;
+    }
     if (operation) {
       // An operation may take long: what is written goes out now, and the client is watched meanwhile.
       if (this.out.pending > 0) this.out.send();

@@ -19,7 +19,7 @@ const TEXT: [string, string][] = [["Content-Type", "text/plain; charset=utf-8"]]
 const NEWS = "news";
 
 /** A held WebSocket: each message of the client echoed, each `news` signal passed on. */
-const news: App = async function* (environ, startResponse) {
+const news: App = function* (environ, startResponse) {
   const ws = acceptWebSocket(environ, startResponse);
   for (;;) {
     const got = yield* new Race([ws.receive(), new WaitForSignal<{ news: string }>(NEWS, { timeout: -1 })]);
@@ -30,7 +30,7 @@ const news: App = async function* (environ, startResponse) {
 };
 
 /** Sends V of `?value=V` to every held WebSocket; answers how many. */
-async function* signal(environ: Environ, startResponse: StartResponse) {
+function* signal(environ: Environ, startResponse: StartResponse) {
   const value = new URLSearchParams(environ.QUERY_STRING).get("value") ?? "";
   const woken: number = yield new Signal(NEWS, { news: value });
   startResponse("200 OK", TEXT);
