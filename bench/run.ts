@@ -14,7 +14,7 @@
  * the date), one file each: `core` (`bench/core.ts`), `hello`
  * (`bench/hello.ts`), `transfer` (`bench/transfer.ts`), `longpoll`
  * (`bench/longpoll.ts`), `bus` (`bench/bus.ts`), `websocket`
- * (`bench/websocket.ts`), `workers` (`bench/workers.ts`). Every server,
+ * (`bench/websocket.ts`), `pool` (`bench/pool.ts`), `workers` (`bench/workers.ts`). Every server,
  * load generator and worker runs in its own subprocess, stopped by pid when
  * done, on error and on Ctrl-C, so this process only orchestrates.
  *
@@ -28,6 +28,7 @@ import { runSection } from "./http.ts";
 import { runBus } from "./bus.ts";
 import { runLongpoll } from "./longpoll.ts";
 import { runWebsocket } from "./websocket.ts";
+import { runPool } from "./pool.ts";
 import { runWorkers } from "./workers.ts";
 import { machineMarkdown } from "./machine.ts";
 import { sectionBlock, type SectionOutput, updateResults } from "./results.ts";
@@ -109,6 +110,13 @@ const SECTIONS: Section[] = [
       }),
   },
   {
+    id: "pool",
+    title: "Blocking work: a CPU-bound route inline vs in a WorkerPool, and a fast route beside it",
+    summary: "fib(27) per request on /fib under wrk (8 connections), inline and through blocking() on a " +
+      "pool of one worker per core; the fast route's p50/p99 meanwhile",
+    run: (ctx) => runPool({ rounds: ctx.int("rounds"), seconds: ctx.int("duration"), log: ctx.log }),
+  },
+  {
     id: "workers",
     title: "Every core: the CLI's workers vs deno serve --parallel vs node cluster",
     summary: "Hello, World! keep-alive c64 req/s under wrk: ours with 1 worker and one per core, " +
@@ -120,7 +128,7 @@ const SECTIONS: Section[] = [
 const USAGE = [
   "usage: deno task bench [--only ID[,ID...]] [--rounds N] [--list] [--out FILE] [--no-write]",
   "       core section: [--effection-rounds N] [--budget SECONDS]",
-  "       hello, transfer, workers: [--duration SECONDS] (each wrk run; default 5)",
+  "       hello, transfer, pool, workers: [--duration SECONDS] (each wrk run; default 5)",
   "       websocket: [--duration SECONDS] (the echo's count; default 5)",
   "       longpoll, bus, websocket: [--clients N] (default 10000)",
   `sections: ${SECTIONS.map((s) => s.id).join(", ")}`,
