@@ -28,14 +28,16 @@ const ABNORMAL = 1006, TOO_BIG = 1009;
  * @example
  * ```ts ignore
  * const { socket, response } = Deno.upgradeWebSocket(request);
- * ws.link = new PlatformLink(socket, ws, options, (reason) => stopTheApp(reason));
+ * const link = new PlatformLink(ws, options, (reason) => stopTheApp(reason));
+ * link.attach(socket); // once the 101 is committed
  * ```
  */
 export class PlatformLink implements WebSocketLink {
   /** The fetch host cannot tell a shutdown: the app's end closes with 1000. */
   readonly shuttingDown = false;
-  readonly #socket: WebSocket;
+  #socket: WebSocket | null = null;
   readonly #ws: ServerWebSocket;
+  readonly #peerGone: (reason: string) => void;
   readonly #options: ResolvedWebSocketOptions;
   /** What the app sent before the socket opened. */
   #early: WebSocketMessage[] | null = [];
@@ -43,16 +45,18 @@ export class PlatformLink implements WebSocketLink {
   #earlyClose: [number, string] | null = null;
   #closeTimer: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  /** Links `ws` to `socket`. */
-  constructor(
-    socket: WebSocket,
-    ws: ServerWebSocket,
-    options: ResolvedWebSocketOptions,
-    peerGone: (reason: string) => void,
-  ) {
-    this.#socket = socket;
+  /** A link for `ws`; its socket comes with {@linkcode PlatformLink.attach}, once the request is upgraded. */
+  constructor(ws: ServerWebSocket, options: ResolvedWebSocketOptions, peerGone: (reason: string) => void) {
     this.#ws = ws;
     this.#options = options;
+    this.#peerGone = peerGone;
+  }
+
+  /** The platform's socket for the upgraded request: messages and closes go through it from now on. */
+  attach(socket: WebSocket): void {
+    this.#socket = socket;
+    const ws = this.#ws;
+    const peerGone = this.#peerGone;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       const early = this.#early;
@@ -87,7 +91,7 @@ export class PlatformLink implements WebSocketLink {
       this.#early.push(data);
       return null;
     }
-    const socket = this.#socket;
+    const socket = this.#socket!;
     socket.send(data as string | Uint8Array<ArrayBuffer>);
     if (socket.bufferedAmount <= this.#options.highWaterMark) return null;
     return new Promise((resolve) => {
@@ -106,7 +110,7 @@ export class PlatformLink implements WebSocketLink {
       this.#earlyClose = [code, reason];
       return;
     }
-    const socket = this.#socket;
+    const socket = this.#socket!;
     try {
       socket.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000, reason);
     } catch {

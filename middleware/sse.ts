@@ -207,6 +207,7 @@ async function* produce(
   queue: Queue<Handed>,
 ): AsyncGenerator<Operation<unknown> | undefined, void, unknown> {
   let ended: SourceEnd;
+  // Whether the source itself is over (it returned, or threw): else its `finally` is run here (`return()`).
   let finished = false;
   try {
     let step = await events.next();
@@ -230,10 +231,13 @@ async function* produce(
     finished = true;
     ended = new SourceEnd();
   } catch (error) {
-    finished = true;
+    // The source threw (it is over), or what it yielded could not be sent (it is not: it still holds what it
+    // holds, and its `finally` must run).
     ended = new SourceEnd(error, true);
   } finally {
-    if (!finished) await events.return(undefined); // cancelled: the source's finally runs
+    // Cancelled (the client left), or stopped for a bad event: the source's `finally` runs. On a source that
+    // threw, `return()` does nothing.
+    if (!finished) await events.return(undefined);
   }
   yield queue.put(ended);
 }

@@ -150,9 +150,9 @@ class FetchExchange implements RequestSource, ResponseSink, WebSocketHost {
   /** The driver ended the response (or failed it); a later abort is not the client leaving. */
   #answered = false;
   #closed = false;
-  /** The WebSocket the app switched to, and the platform's 101 response for it. */
+  /** The WebSocket the app switched to, and what its upgrade needs until the 101 is committed. */
   #websocket: ServerWebSocket | null = null;
-  #upgradeResponse: Response | null = null;
+  #upgrade: { link: PlatformLink; protocol: string; options: ResolvedWebSocketOptions } | null = null;
 
   constructor(settings: Settings, request: Request, info: Deno.ServeHandlerInfo | undefined) {
     this.#settings = settings;
@@ -223,7 +223,7 @@ class FetchExchange implements RequestSource, ResponseSink, WebSocketHost {
   end(): void | Promise<void> {
     // A WebSocket the app did not close is closed first (once its 101 went out).
     const ws = this.#websocket;
-    if (ws !== null && this.#upgradeResponse === null && ws.state !== "closed") {
+    if (ws !== null && this.driver.upgraded && this.#upgrade === null && ws.state !== "closed") {
       this.#websocket = null;
       return ws.end().then(() => this.end());
     }
@@ -242,10 +242,9 @@ class FetchExchange implements RequestSource, ResponseSink, WebSocketHost {
 
   commit(driver: AppDriver, length: number): void {
     if (driver.upgraded) {
-      // The platform made the 101 (with its accept key and subprotocol): the exchange is answered.
+      // The platform makes the 101 (with its accept key): the exchange is answered.
       this.#answered = true;
-      this.#settle(this.#upgradeResponse!);
-      this.#upgradeResponse = null;
+      this.#settle(this.#upgradeNow());
       return;
     }
     if (nullBodyStatus(driver.code)) this.#respond(null);
@@ -316,8 +315,24 @@ class FetchExchange implements RequestSource, ResponseSink, WebSocketHost {
 
   // ---- switching to WebSocket ----
 
-  /** @ignore For `acceptWebSocket`: the platform's WebSocket carries the messages. */
+  /**
+   * @ignore For `acceptWebSocket`: the platform's WebSocket will carry the
+   * messages. The request is upgraded only when the 101 is committed
+   * (`Deno.upgradeWebSocket` then): an app that answers otherwise answers
+   * over HTTP as usual.
+   */
   upgrade(ws: ServerWebSocket, protocol: string, options: ResolvedWebSocketOptions): WebSocketLink {
+    this.driver.allowUpgrade();
+    this.#websocket = ws;
+    const link = new PlatformLink(ws, options, (reason) => this.#peerGone(reason));
+    this.#upgrade = { link, protocol, options };
+    return link;
+  }
+
+  /** The 101 is committed: the platform takes the request over, and its response answers it. */
+  #upgradeNow(): Response {
+    const { link, protocol, options } = this.#upgrade!;
+    this.#upgrade = null;
     // Deno aborts the request's signal as it upgrades: from now on the WebSocket tells when the client leaves.
     this.#request.signal.removeEventListener("abort", this.#onAbort);
     const { socket, response } = Deno.upgradeWebSocket(this.#request, {
@@ -326,10 +341,8 @@ class FetchExchange implements RequestSource, ResponseSink, WebSocketHost {
     // Chosen here, as on our server: Deno's own check splits the client's list on ", " only, and clients that
     // write "chat,other" (npm:ws does) would be refused.
     if (protocol !== "") response.headers.set("Sec-WebSocket-Protocol", protocol);
-    this.driver.allowUpgrade();
-    this.#websocket = ws;
-    this.#upgradeResponse = response;
-    return new PlatformLink(socket, ws, options, (reason) => this.#peerGone(reason));
+    link.attach(socket);
+    return response;
   }
 
   /** The WebSocket's client vanished: its app stops, as when an HTTP client leaves. */

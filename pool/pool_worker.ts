@@ -19,6 +19,30 @@ const scope = globalThis as unknown as WorkerScope;
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 const encoder = new TextEncoder();
 
+// Code that ends its own worker (`self.close()`, `Deno.exit()`) would leave its call waiting for ever: the
+// pool is told first, and takes the worker for crashed.
+const exited = (how: string) => scope.postMessage({ id: -1, ok: false, error: sentError(new Error(how)) });
+const closeWorker = (globalThis as { close?: () => void }).close;
+if (typeof closeWorker === "function") {
+  (globalThis as { close?: () => void }).close = () => {
+    exited("the called code closed its worker (self.close())");
+    closeWorker.call(globalThis);
+  };
+}
+const exitProcess = Deno.exit;
+try {
+  Object.defineProperty(Deno, "exit", {
+    configurable: true,
+    writable: true,
+    value: (code?: number) => {
+      exited(`the called code ended its worker (Deno.exit(${code ?? ""}))`);
+      return exitProcess(code);
+    },
+  });
+} catch {
+  // A runtime whose Deno.exit cannot be replaced: such a worker is noticed only by its call's timeout.
+}
+
 scope.onmessage = (event) => {
   const message = event.data;
   run(message).then(

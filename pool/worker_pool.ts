@@ -206,6 +206,11 @@ export class WorkerPool {
   }
 
   #replied(worker: PoolWorker, reply: ReplyMessage): void {
+    if (reply.id === -1 && !reply.ok) {
+      // The called code ended its own worker.
+      this.#crashed(worker, reply.error.message);
+      return;
+    }
     const call = worker.current;
     if (call === null || call.id !== reply.id) return; // a call withdrawn meanwhile
     worker.current = null;

@@ -66,6 +66,8 @@ type HeadState = "ready" | "more" | "close" | "refused";
 
 /** Above this many unwritten bytes, the app waits for the client to read. */
 const HIGH_WATER = 256 * 1024;
+/** Ms an app may go on after its WebSocket closed before it is stopped. */
+const CLOSED_GRACE = 1000;
 /** Output up to this size is sent without waiting before the next request is read. */
 const SEND_AHEAD = 64 * 1024;
 
@@ -112,6 +114,8 @@ export class Connection
   #refused = false;
   /** The WebSocket the app switched this connection to, or `null`. */
   #websocket: ServerWebSocket | null = null;
+  /** Stops an app still running a moment after its WebSocket closed. */
+  #closedWait: ReturnType<typeof setTimeout> | undefined = undefined;
 
   // The request being served.
   #head: RequestHead | null = null;
@@ -322,7 +326,9 @@ export class Connection
   afterExchange(): boolean | Promise<boolean> {
     const head = this.#head!;
     const body = this.#body;
-    const keep = !this.writer.close && head.keepAlive && !this.#host.closing && !this.socket.closed;
+    // A request that began a WebSocket handshake and got another answer does not keep the connection.
+    const keep = !this.writer.close && head.keepAlive && !this.#host.closing && !this.socket.closed &&
+      this.#websocket === null;
     const unread = body !== null && !body.done;
     // A body still unread is not a next request: the response goes out first, whatever becomes of it.
     if (unread || !keep) return this.#flushThenKeep(keep, unread, head, body);
@@ -373,7 +379,10 @@ export class Connection
     this.state = "closed";
     this.timeouts.readDone();
     // A WebSocket the app did not close is closed now (after its 101 went out; else the error answer did it).
-    if (this.#websocket !== null && this.writer.upgraded && !this.socket.closed) await this.#websocket.end();
+    clearTimeout(this.#closedWait);
+    if (this.#websocket !== null && this.writer.upgraded && !this.socket.closed) {
+      await this.#websocket.end(this.writer.cutShort);
+    }
     try {
       if (!this.socket.closed && (this.out.pending > 0 || this.out.flushing)) await this.out.flush();
     } catch {
@@ -391,7 +400,11 @@ export class Connection
     if (this.#websocket !== null) throw new Error("acceptWebSocket: called twice for one request");
     this.driver.allowUpgrade();
     this.#websocket = ws;
-    return new FrameLink(this, ws, options);
+    const link = new FrameLink(this, ws, options);
+    // The socket is the WebSocket's once the 101 is out, not before: an app that answers otherwise (an error
+    // page, say) leaves it to HTTP, and the connection closes after that answer.
+    this.writer.onUpgrade = () => link.start();
+    return link;
   }
 
   /** @ignore For the WebSocket: its scheduler. */
@@ -407,6 +420,16 @@ export class Connection
   /** @ignore For the WebSocket: the client vanished; its app stops as when an HTTP client leaves. */
   peerGone(reason: string): void {
     if (this.state === "busy") this.#abandonAndForget(reason);
+  }
+
+  /**
+   * @ignore For the WebSocket: the closing handshake is over. An app that
+   * goes on (one that only sends, say, and so never sees the close) is
+   * stopped after a moment, as when the client leaves.
+   */
+  closedCleanly(): void {
+    if (this.state !== "busy") return;
+    this.#closedWait = setTimeout(() => this.peerGone("the WebSocket is closed"), CLOSED_GRACE);
   }
 
   // ---- the body, for RequestBody ----

@@ -54,6 +54,10 @@ export class ResponseWriter implements ResponseSink {
   continueSent = false;
   /** Whether the response was `101 Switching Protocols`: the connection speaks another protocol now. */
   upgraded = false;
+  /** Whether the response was cut short (the app failed after its head went out). */
+  cutShort = false;
+  /** Called once a 101 head is written (the connection's WebSocket starts reading). */
+  onUpgrade: (() => void) | null = null;
   readonly #host: WriterHost;
   #head: RequestHead | null = null;
   #body: RequestBody | null = null;
@@ -73,6 +77,7 @@ export class ResponseWriter implements ResponseSink {
     this.#chunked = false;
     this.#noBody = head.method === "HEAD";
     this.close = false;
+    this.cutShort = false;
     this.continueSent = false;
   }
 
@@ -93,6 +98,7 @@ export class ResponseWriter implements ResponseSink {
       framing.close = false;
       framing.keepAlive10 = false;
       writeHead(this.out, head.minor, known, framing, this.#host.lines);
+      this.onUpgrade?.();
       return;
     }
     if (known.facts.contentLength < 0 && code !== 204 && code !== 304) {
@@ -136,6 +142,7 @@ export class ResponseWriter implements ResponseSink {
   /** @ignore For the driver: the message is cut by closing the connection after what went out. */
   cut(): void {
     this.close = true;
+    this.cutShort = true;
   }
 
   /** @ignore For the driver: the app failed before its head went out. */

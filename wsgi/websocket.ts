@@ -76,7 +76,7 @@ export type WebSocketState = "open" | "closing" | "closed";
 
 /** Messages received and not yet taken above which the link stops reading until the app takes some. */
 export const INBOX_LIMIT = 64;
-const NORMAL = 1000, GOING_AWAY = 1001, ABNORMAL = 1006;
+const NORMAL = 1000, GOING_AWAY = 1001, ABNORMAL = 1006, INTERNAL_ERROR = 1011;
 
 /**
  * Answers the WebSocket handshake of the request and returns the socket for
@@ -223,11 +223,13 @@ export class ServerWebSocket {
 
   /**
    * @ignore For the host, when the app has ended: a connection still open
-   * is closed (1000, or 1001 while the server shuts down); resolves once
-   * the client answered (or the link gave up waiting).
+   * is closed (1000; 1001 while the server shuts down; 1011 when the app
+   * failed); resolves once the client answered (or the link gave up waiting).
    */
-  end(): Promise<void> {
-    if (this.#state === "open") this.#beginClose(this.link!.shuttingDown ? GOING_AWAY : NORMAL, "");
+  end(failed = false): Promise<void> {
+    if (this.#state === "open") {
+      this.#beginClose(failed ? INTERNAL_ERROR : this.link!.shuttingDown ? GOING_AWAY : NORMAL, "");
+    }
     return this.#closedPromise();
   }
 

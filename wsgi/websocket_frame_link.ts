@@ -43,12 +43,15 @@ export interface WebSocketTransport {
   readonly shuttingDown: boolean;
   /** The client is gone without a close (end of stream, reset, no answer to a ping): stop the app. */
   peerGone(reason: string): void;
+  /** The closing handshake is over: an app that goes on is stopped after a moment. */
+  closedCleanly(): void;
 }
 
 /** Ms a close waits for the client's close frame before the connection ends anyway. */
 const CLOSE_WAIT = 2000;
 const ABNORMAL = 1006;
-const decoder = new TextDecoder();
+/** A text message is what the client sent: a leading U+FEFF is kept, not taken for a byte order mark. */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Carries one {@linkcode ServerWebSocket}'s messages as frames on a
@@ -84,8 +87,11 @@ export class FrameLink implements WebSocketLink {
   readonly #idle: Deadline | null;
   /** Ends a close handshake the client does not answer. */
   #closeTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Whether `start` was called (the 101 went out); whether reading stopped (a broken rule). */
+  #started = false;
+  #stopped = false;
 
-  /** Starts reading `transport`'s socket for `ws`. */
+  /** Carries `ws` on `transport`'s socket once {@linkcode FrameLink.start} is called. */
   constructor(transport: WebSocketTransport, ws: ServerWebSocket, options: ResolvedWebSocketOptions) {
     this.#transport = transport;
     this.#ws = ws;
@@ -95,7 +101,17 @@ export class FrameLink implements WebSocketLink {
     this.#highWater = options.highWaterMark;
     this.#idleTimeout = options.idleTimeout;
     this.#idle = options.idleTimeout > 0 ? new Deadline(transport.sched, () => this.#idleCheck()) : null;
-    this.#idle?.arm(options.idleTimeout);
+  }
+
+  /**
+   * The 101 went out: the socket is the WebSocket's from here (bytes read
+   * past the request's head are its first frames). Until then nothing is
+   * read: an app that answers otherwise leaves the connection to HTTP.
+   */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#idle?.arm(this.#idleTimeout);
     this.#read();
   }
 
@@ -117,6 +133,8 @@ export class FrameLink implements WebSocketLink {
     this.#closing = true;
     this.#out.bytes(encodeCloseFrame(code, reason));
     this.#out.send();
+    // The client's answer must be read even if reading paused for the app: what comes before it is dropped.
+    if (this.#paused) this.resume();
     this.#closeTimer = setTimeout(() => {
       this.#ws.finished(ABNORMAL, "no close frame from the client");
       this.#finish();
@@ -136,7 +154,7 @@ export class FrameLink implements WebSocketLink {
   #read(): void {
     const socket = this.#socket;
     const parser = this.#parser;
-    while (!this.#done && !parser.closed) {
+    while (!this.#done && !this.#stopped && !parser.closed) {
       if (socket.end > socket.start) {
         let pos: number;
         try {
@@ -149,7 +167,7 @@ export class FrameLink implements WebSocketLink {
           return;
         }
         socket.consume(pos - socket.start);
-        if (this.#ws.backlog >= INBOX_LIMIT) {
+        if (!this.#closing && this.#ws.backlog >= INBOX_LIMIT) {
           this.#paused = true;
           return;
         }
@@ -179,6 +197,7 @@ export class FrameLink implements WebSocketLink {
   #handle(parser: FrameParser): void {
     const event = parser.event;
     if (event === OP_TEXT || event === OP_BINARY) {
+      if (this.#closing) return; // our close is out: the app takes no more messages
       const piece = parser.data.subarray(parser.dataStart, parser.dataEnd);
       if (parser.messageStart && parser.messageEnd) {
         // The socket's buffer is read into again: text is decoded from it, bytes copied out.
@@ -207,13 +226,21 @@ export class FrameLink implements WebSocketLink {
     } else if (event === OP_PONG) {
       this.#pinged = false;
     } else if (event === OP_CLOSE) {
-      if (!this.#closing) {
-        // Answered with the client's code (an empty close with an empty one).
-        const code = parser.closeCode;
-        this.#out.bytes(code === 1005 ? encodeCloseFrame() : encodeCloseFrame(code));
+      if (this.#closing) {
+        this.#ws.finished(parser.closeCode, parser.closeReason);
+        this.#finish();
+        return;
       }
-      this.#ws.finished(parser.closeCode, parser.closeReason);
-      this.#finish();
+      // Answered (with the client's code; an empty close with an empty one) once the app has had its turn: the
+      // messages that came before the close are still answered (an echo of a message sent just before it).
+      const code = parser.closeCode, reason = parser.closeReason;
+      this.#closing = true;
+      setTimeout(() => {
+        if (this.#done) return;
+        this.#out.bytes(code === 1005 ? encodeCloseFrame() : encodeCloseFrame(code));
+        this.#ws.finished(code, reason);
+        this.#finish();
+      }, 0);
     }
   }
 
@@ -233,13 +260,23 @@ export class FrameLink implements WebSocketLink {
     }
   }
 
-  /** The client broke the protocol: a close frame says how, then the connection ends. */
+  /**
+   * The client broke the protocol: a close frame says how, then the
+   * connection ends — after the app's turn, so that what came before the
+   * broken frame is still answered.
+   */
   #failed(error: unknown): void {
     const code = error instanceof WebSocketError ? error.code : 1011;
     const reason = error instanceof Error ? error.message : String(error);
-    if (!this.#closing) this.#out.bytes(encodeCloseFrame(code, reason));
-    this.#ws.finished(code, reason);
-    this.#finish();
+    const wasClosing = this.#closing;
+    this.#closing = true;
+    this.#stopped = true; // nothing more is read
+    setTimeout(() => {
+      if (this.#done) return;
+      if (!wasClosing) this.#out.bytes(encodeCloseFrame(code, reason));
+      this.#ws.finished(code, reason);
+      this.#finish();
+    }, 0);
   }
 
   /** The close handshake is over (or cut short): the socket closes once the output is written. */
@@ -253,6 +290,7 @@ export class FrameLink implements WebSocketLink {
     const socket = this.#socket;
     // The server closes the TCP connection first (RFC 6455, 7.1.1), once what it wrote is out.
     this.#out.flush().finally(() => socket.close()).catch(() => {});
+    this.#transport.closedCleanly();
   }
 
   /** The client vanished (end of stream, reset, silence after a ping): the app stops. */

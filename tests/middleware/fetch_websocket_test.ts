@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 // @ts-types="npm:@types/ws@8.18.2"
 import WebSocketClient from "ws";
 import { toFetchHandler } from "../../middleware/mod.ts";
-import { acceptWebSocket, type App, type Route } from "../../wsgi/mod.ts";
+import { acceptWebSocket, type App, HttpError, type Route } from "../../wsgi/mod.ts";
 import { app as example } from "../../examples/websocket.ts";
 import { Client, header, HOST, until } from "../http.ts";
 
@@ -126,5 +126,31 @@ Deno.test("fetch websocket: a bad handshake is answered as on our server (400 wi
       } else assert.equal(response.body, "400 Bad Request\nthe request has no Sec-WebSocket-Key\n");
       await client.close();
     }
+  });
+});
+
+Deno.test("fetch websocket: an app that fails after acceptWebSocket, before its 101, gets an HTTP answer and Deno.serve goes on", async () => {
+  const app: App = (environ, startResponse) => {
+    acceptWebSocket(environ, startResponse);
+    throw new HttpError(403, "not for you");
+  };
+  await withFetchServer([["/fail", app], ["/ws", example[0][1]]], async (port) => {
+    const client = await Client.connect(port);
+    assert.ok(
+      await client.write(
+        `GET /fail HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      ),
+    );
+    const response = await client.response();
+    assert.equal(response.status, 403);
+    assert.equal(response.body, "403 Forbidden\nnot for you\n");
+    await client.close();
+    // The server still serves WebSockets.
+    const ws = await open(`ws://${HOST}:${port}/ws`);
+    const got = nextMessage(ws);
+    ws.send("still here");
+    assert.equal(new TextDecoder().decode((await got).data), "still here");
+    ws.terminate();
   });
 });

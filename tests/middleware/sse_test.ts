@@ -197,3 +197,28 @@ Deno.test("sse: npm:eventsource reconnects after the server closes and goes on f
     assert.ok(connections >= 3);
   });
 });
+
+Deno.test("sse: a source that yields what cannot be sent is stopped: its finally runs, the stream is cut, the error reported", async () => {
+  const log: string[] = [];
+  const app = sse(async function* (environ) {
+    try {
+      yield { data: "first" };
+      if (environ.PATH_INFO === "/number") yield { data: 42 as unknown as string };
+      else yield "oops" as unknown as { data: string };
+    } finally {
+      log.push(`finally ${environ.PATH_INFO}`);
+    }
+  });
+  await withServer(app, {}, async ({ port, errors }) => {
+    for (const path of ["/number", "/string"]) {
+      const client = await Client.connect(port);
+      assert.ok(await client.write(`GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+      assert.ok((await client.readUntilClose(3000)).closed);
+      assert.equal(chunkedSoFar(client.received), "data: first\n\n");
+      await client.close();
+    }
+    assert.deepEqual(log, ["finally /number", "finally /string"]);
+    assert.match(String(errors[0].error), /data must be a string \(JSON.stringify an object\), got number/);
+    assert.match(String(errors[1].error), /got the string "oops": yield \{ data: … \}/);
+  });
+});

@@ -59,3 +59,14 @@ export function report(
     `${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO} fib(${n})=${fib(n)} body=${body}`,
   ];
 }
+
+/** Ends its own worker with self.close(). */
+export function closesItself(): number {
+  (globalThis as { close?: () => void }).close?.();
+  return 1;
+}
+
+/** Ends its own worker with Deno.exit(). */
+export function exitsItself(): never {
+  Deno.exit(3);
+}

@@ -65,7 +65,7 @@ Deno.test("pool: results and awaited promises come back; errors keep their name,
     } catch (error) {
       assert.match(
         String(error),
-        /work\.ts has no exported function named "nope"; its functions: crash, fails, fib, report, returnsFunction,/,
+        /work\.ts has no exported function named "nope"; its functions: closesItself, crash, exitsItself, fails, fib, report,/,
       );
     }
   });
@@ -143,4 +143,21 @@ Deno.test("pool: what cannot be copied is an error naming it; a call after close
   assert.match(errors[1], /the result of returnsFunction cannot be sent back from the worker/);
   assert.match(errors[2], /WorkerPool.call\("fib"\): the pool is closed/);
   assert.throws(() => new WorkerPool(WORK, { size: 0 }), /size must be an integer >= 1, got 0/);
+});
+
+Deno.test("pool: code that ends its own worker (self.close(), Deno.exit()) fails its call, and the pool goes on", async () => {
+  await withPool(1, function* (pool) {
+    for (const [name, how] of [["closesItself", "self.close()"], ["exitsItself", "Deno.exit(3)"]]) {
+      try {
+        yield pool.call(name, [], { timeout: 5000 });
+        assert.fail("no error");
+      } catch (error) {
+        assert.match(
+          String(error),
+          new RegExp(`the worker running ${name} crashed: .*${how.replace(/[().]/g, "\\$&")}`),
+        );
+      }
+      assert.equal(yield pool.call("fib", [10]), 55);
+    }
+  });
 });

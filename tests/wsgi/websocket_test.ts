@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 // @ts-types="npm:@types/ws@8.18.2"
 import WebSocketClient from "ws";
-import { Race, Signal, WaitForSignal } from "../../core/mod.ts";
-import { acceptWebSocket, type App, type ServerWebSocket } from "../../wsgi/mod.ts";
+import { Race, Signal, Sleep, WaitForSignal } from "../../core/mod.ts";
+import { acceptWebSocket, type App, HttpError, type ServerWebSocket } from "../../wsgi/mod.ts";
 import { app as example } from "../../examples/websocket.ts";
 import { Client, header, HOST, normalizeDate, startServer, until, withServer } from "../http.ts";
 import {
@@ -415,4 +415,99 @@ Deno.test("websocket: 101 only through acceptWebSocket; a host that cannot switc
     () => acceptWebSocket(environ, () => () => {}),
     /acceptWebSocket: this host cannot switch the connection to WebSocket \(environ has no cogen.websocket\)/,
   );
+});
+
+Deno.test("websocket: a message and the close in one write: the echo goes out before the close; a leading U+FEFF is kept", async () => {
+  await withServer(example, {}, async ({ port }) => {
+    const raw = await RawWebSocket.open(port);
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x68, 0x69]);
+    await raw.send(
+      clientFrame(TEXT, bom),
+      clientFrame(TEXT, "Hello World!"),
+      clientFrame(CLOSE, closePayload(1000)),
+    );
+    const first = (await raw.frame())!;
+    assert.deepEqual([first.opcode, [...first.payload]], [TEXT, [...bom]]);
+    assert.equal((await raw.frame())!.text, "Hello World!");
+    const close = (await raw.frame())!;
+    assert.deepEqual([close.opcode, close.code], [CLOSE, 1000]);
+    assert.ok(await raw.closedByServer());
+    await raw.close();
+    // A fragmented message, then a continuation with nothing to continue: the message is echoed, then 1002.
+    const broken = await RawWebSocket.open(port);
+    await broken.send(
+      clientFrame(TEXT, "fragment1", { fin: false }),
+      clientFrame(CONTINUATION, "fragment2"),
+      clientFrame(CONTINUATION, "nothing to continue", { fin: false }),
+    );
+    assert.equal((await broken.frame())!.text, "fragment1fragment2");
+    assert.equal((await broken.frame())!.code, 1002);
+    await broken.close();
+  });
+});
+
+Deno.test("websocket: an answer other than 101 leaves the connection to HTTP, and closes it after", async () => {
+  const app: App = (environ, startResponse) => {
+    acceptWebSocket(environ, startResponse);
+    throw new HttpError(403, "not for you");
+  };
+  await withServer(app, {}, async ({ port }) => {
+    const client = await Client.connect(port);
+    // A second request right behind: it is not read as WebSocket frames.
+    assert.ok(await client.write(upgradeRequest("/") + `GET / HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+    const response = await client.response();
+    assert.equal(response.status, 403);
+    assert.equal(response.body, "403 Forbidden\nnot for you\n");
+    const rest = await client.readUntilClose(2000);
+    assert.ok(rest.closed, "the connection closes after the answer");
+    assert.equal(rest.text, "", "nothing else is sent");
+    await client.close();
+  });
+});
+
+Deno.test("websocket: the close handshake is prompt while reading waits for the app; an app that fails closes with 1011; one that only sends is stopped after the close", async () => {
+  let sendOnlyEnded = false;
+  const app: App = function* (environ, startResponse) {
+    const ws = acceptWebSocket(environ, startResponse);
+    if (environ.PATH_INFO === "/ignore") {
+      yield new Sleep(100); // 64 messages and more arrive meanwhile; reading pauses
+      yield* ws.close();
+      return;
+    }
+    if (environ.PATH_INFO === "/fail") {
+      yield* ws.send("hello");
+      throw new Error("the app broke");
+    }
+    try {
+      for (;;) {
+        yield* ws.send("tick");
+        yield new Sleep(20);
+      }
+    } finally {
+      sendOnlyEnded = true;
+    }
+  };
+  await withServer(app, {}, async ({ port, errors }) => {
+    const paused = await RawWebSocket.open(port, "/ignore");
+    await paused.send(...Array.from({ length: 100 }, (_, i) => clientFrame(TEXT, `m${i}`)));
+    const close = (await paused.frame())!;
+    assert.equal(close.code, 1000);
+    const sent = Date.now();
+    await paused.send(clientFrame(CLOSE, closePayload(1000)));
+    assert.ok(await paused.closedByServer(1500));
+    assert.ok(Date.now() - sent < 1000, "the client's close was read at once");
+    await paused.close();
+
+    const failing = await RawWebSocket.open(port, "/fail");
+    assert.equal((await failing.frame())!.text, "hello");
+    assert.equal((await failing.frame())!.code, 1011);
+    await failing.close();
+    assert.match(String(errors.at(-1)?.error), /the app broke/);
+
+    const ticker = await RawWebSocket.open(port, "/tick");
+    assert.equal((await ticker.frame())!.text, "tick");
+    await ticker.send(clientFrame(CLOSE, closePayload(1000)));
+    await until(() => sendOnlyEnded, 3000, "the send-only app to be stopped after the close");
+    await ticker.close();
+  });
 });
