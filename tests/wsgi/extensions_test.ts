@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   AddCoro,
   Join,
+  Local,
   OperationTimeout,
   PublishSubscribeQueue,
   Queue,
@@ -18,7 +19,7 @@ import {
 import { relay } from "../../middleware/mod.ts";
 import type { App, Environ, StartResponse } from "../../wsgi/mod.ts";
 import { waitApp } from "../../examples/wait.ts";
-import { Client, get, headerAll, responseTo, startServer, TEXT } from "../http.ts";
+import { Client, get, headerAll, HOST, responseTo, startServer, TEXT, withServer } from "../http.ts";
 
 Deno.test("extensions: the seed's wait_app times out after 1 s and says so", async () => {
   const t = startServer(waitApp);
@@ -469,4 +470,39 @@ Deno.test("extensions: a helper called from a task the app started is an error s
   } finally {
     await t.stop();
   }
+});
+
+Deno.test("extensions: the helpers and Local find the request after the app's own awaits (async generator, async function, behind middleware)", async () => {
+  const note = new Local<string>();
+  const asyncGenerator: App = async function* (environ, startResponse) {
+    note.set("generator");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    yield environ.cogen.core.events.Sleep(1); // the seed's path, after an await of the app's own
+    yield "";
+    await Promise.resolve();
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    yield `${note.get()} ${environ.cogen.result === undefined ? "slept" : "?"}`;
+  };
+  const asyncFunction: App = async (environ, startResponse) => {
+    note.set(environ.PATH_INFO as string);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    startResponse("200 OK", [["Content-Type", "text/plain"]]);
+    return [`local ${note.get()}`]; // the task's Local, found again after the await
+  };
+  // A middleware is a plain function: the async app behind it still runs in the request's task.
+  const behind: App = (environ, startResponse) => asyncFunction(environ, startResponse);
+  await withServer(
+    [["/gen", asyncGenerator], ["/fn", asyncFunction], ["/behind", behind]],
+    {},
+    async ({ port, errors }) => {
+      for (const [path, body] of [["/gen", "generator slept"], ["/fn", "local "], ["/behind", "local "]]) {
+        const client = await Client.connect(port);
+        assert.ok(await client.write(`GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+        const response = await client.response();
+        assert.equal(response.body, body, `${path}: ${JSON.stringify(errors.map((e) => String(e.error)))}`);
+        await client.close();
+      }
+      assert.deepEqual(errors, []);
+    },
+  );
 });
