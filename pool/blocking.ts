@@ -6,6 +6,7 @@
  */
 import type { Operation } from "../core/mod.ts";
 import type { App, Environ } from "../wsgi/mod.ts";
+import { concatBytes } from "../wsgi/bytes.ts";
 import type { WsgiReply, WsgiRequest } from "./messages.ts";
 import { moduleHref, PoolCallOperation, WorkerPool, type WorkerPoolOptions } from "./worker_pool.ts";
 
@@ -52,13 +53,7 @@ export function blocking(
       parts.push(chunk.slice());
       length += chunk.length;
     }
-    const body = new Uint8Array(length);
-    let at = 0;
-    for (const part of parts) {
-      body.set(part, at);
-      at += part.length;
-    }
-    const request: WsgiRequest = { environ: plainFields(environ), body };
+    const request: WsgiRequest = { environ: plainFields(environ), body: concatBytes(parts, length) };
     const reply =
       (yield new PoolCallOperation<WsgiReply>(pool, "wsgi", module, exportName, [request]) as Operation<
         WsgiReply

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../wsgi/bytes.ts";
 import type { CallMessage, ReplyMessage, SentError, WsgiReply, WsgiRequest } from "./messages.ts";
 
 /** The worker's global scope, as far as this file uses it. */
@@ -125,15 +126,7 @@ function runApp(app: SyncApp, request: WsgiRequest): WsgiReply {
     (result as { close?: () => void }).close?.();
   }
   if (status === null) throw new Error("the app returned without calling startResponse");
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const body = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    body.set(part, at);
-    at += part.length;
-  }
-  return { status, headers, body };
+  return { status, headers, body: concatBytes(parts) };
 }
 
 /** `wsgi.input` in the worker: the request body, read synchronously. */

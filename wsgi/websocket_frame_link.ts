@@ -9,6 +9,7 @@
  */
 import type { Scheduler, Socket } from "../core/mod.ts";
 import { Deadline } from "../core/deadline.ts";
+import { concatBytes } from "./bytes.ts";
 import type { Output } from "./output.ts";
 import { utf8Length } from "./output.ts";
 import {
@@ -209,12 +210,7 @@ export class FrameLink implements WebSocketLink {
         this.#pieceBytes += piece.length;
       }
       if (!parser.messageEnd) return;
-      const whole = new Uint8Array(this.#pieceBytes);
-      let at = 0;
-      for (const p of this.#pieces ?? []) {
-        whole.set(p, at);
-        at += p.length;
-      }
+      const whole = concatBytes(this.#pieces ?? [], this.#pieceBytes);
       this.#pieces = null;
       this.#pieceBytes = 0;
       this.#ws.deliver(event === OP_TEXT ? decoder.decode(whole) : whole);
