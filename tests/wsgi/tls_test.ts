@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { serve } from "../../wsgi/mod.ts";
 import type { App } from "../../wsgi/mod.ts";
-import { Signal, WaitForSignal } from "../../core/mod.ts";
+import { Signal, Sleep, WaitForSignal } from "../../core/mod.ts";
+import { sse } from "../../middleware/mod.ts";
 import { Client, HOST, startServer, until } from "../http.ts";
 import { testCertificate } from "../tls_certificate.ts";
 
@@ -162,5 +163,31 @@ Deno.test("tls: a certificate or key that cannot be used is a clear error at sta
   ];
   for (const [options, message] of cases) {
     assert.throws(() => serve(hello, { hostname: HOST, port: 0, ...options }), message);
+  }
+});
+
+Deno.test("tls: Server-Sent Events stream over HTTPS, each event as it is made", async () => {
+  const { cert, key } = await testCertificate();
+  const events = sse(async function* () {
+    for (let n = 1; n <= 3; n++) {
+      yield new Sleep(20);
+      yield { id: n, data: `tick ${n}` };
+    }
+  });
+  const server = startServer(events, { cert, key });
+  const client = Deno.createHttpClient({ caCerts: [cert] });
+  try {
+    const response = await fetch(`https://localhost:${server.port}/`, { client });
+    assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const first = await reader.read();
+    text += first.value ?? "";
+    assert.ok(!text.includes("tick 3"), "the first event arrives before the last is made");
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+    assert.equal(text, "id: 1\ndata: tick 1\n\nid: 2\ndata: tick 2\n\nid: 3\ndata: tick 3\n\n");
+  } finally {
+    client.close();
+    await server.stop();
   }
 });
