@@ -151,9 +151,9 @@ export class WorkerPool {
       if (i >= 0) this.#queue.splice(i, 1);
       return;
     }
-    // Synchronous code cannot be interrupted: the worker goes, a fresh one will take its place.
+    // Synchronous code cannot be interrupted: the worker goes, and a fresh one takes its place.
     worker.current = null;
-    this.#drop(worker);
+    this.#replace(worker);
     this.#pump();
   }
 
@@ -223,9 +223,15 @@ export class WorkerPool {
   #crashed(worker: PoolWorker, message: string): void {
     const call = worker.current;
     worker.current = null;
-    this.#drop(worker);
+    this.#replace(worker);
     call?.waiter.reject(new Error(`WorkerPool: the worker running ${call.name} crashed: ${message}`));
     this.#pump();
+  }
+
+  /** Ends `worker` and starts a fresh one in its place (none once the pool is closed). */
+  #replace(worker: PoolWorker): void {
+    this.#drop(worker);
+    if (!this.#closed) this.#idle.push(this.#spawn());
   }
 
   #drop(worker: PoolWorker): void {

@@ -82,6 +82,7 @@ Deno.test("pool: a runaway call ends at its timeout, its worker replaced; a lost
       assert.ok(error instanceof OperationTimeout, String(error));
     }
     assert.ok(Date.now() - started < 2000);
+    assert.equal(pool.workers, 1, "a fresh worker is started in the runaway one's place");
     const second = (yield pool.call("workerId")) as string;
     assert.notEqual(second, first, "a fresh worker");
     const winner = yield new Race([pool.call("spin"), new Sleep(100)]);
