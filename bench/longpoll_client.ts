@@ -117,8 +117,8 @@ export async function connectWaiters(port: number, n: number, batch: number): Pr
   return waiters;
 }
 
-/** `GET /stats` on a connection of its own: the clients waiting now. */
-async function stats(port: number): Promise<number> {
+/** `GET /stats` on a connection of its own: the clients (or WebSockets) the server holds now. */
+export async function stats(port: number): Promise<number> {
   const request = "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   const { responses: [r] } = await exchange(port, request, 1, 30_000).catch((error) => {
     throw new Error(`GET /stats: ${error instanceof Error ? error.message : error}`);
@@ -134,7 +134,12 @@ async function stats(port: number): Promise<number> {
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `/stats` every 50 ms until `done(value)`; throws after `timeoutMs`. */
-async function waitForStats(port: number, done: (n: number) => boolean, timeoutMs: number, what: string) {
+export async function waitForStats(
+  port: number,
+  done: (n: number) => boolean,
+  timeoutMs: number,
+  what: string,
+) {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const n = await stats(port);

@@ -31,9 +31,9 @@
  */
 import { parseArgs } from "node:util";
 import { intOption, runMain } from "./cli.ts";
-import { sleep, stableRss } from "./longpoll_client.ts";
+import { sleep, stableRss, stats, waitForStats } from "./longpoll_client.ts";
 import { cpuMs, systemBusyMs } from "./machine.ts";
-import { closeQuietly, exchange, readResponses, writeAll } from "./raw_http.ts";
+import { closeQuietly, readResponses, writeAll } from "./raw_http.ts";
 
 /** What the client prints (one line of JSON); the figures of the other mode are NaN. */
 export interface WebSocketReport {
@@ -345,32 +345,6 @@ class HeldSocket {
     } catch (error) {
       return { error: `read failed: ${error instanceof Error ? error.message : error}` };
     }
-  }
-}
-
-/** `GET /stats` on a connection of its own: the WebSockets held now. */
-async function stats(port: number): Promise<number> {
-  const request = "GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  const { responses: [r] } = await exchange(port, request, 1, 30_000).catch((error) => {
-    throw new Error(`GET /stats: ${error instanceof Error ? error.message : error}`);
-  });
-  const n = Number(r.body.trim());
-  if (r.status !== 200 || !Number.isInteger(n)) {
-    throw new Error(`GET /stats: status ${r.status}, body ${JSON.stringify(r.body)}: not a count`);
-  }
-  return n;
-}
-
-/** Polls `/stats` every 50 ms until `done(value)`; throws after `timeoutMs`. */
-async function waitForStats(port: number, done: (n: number) => boolean, timeoutMs: number, what: string) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const n = await stats(port);
-    if (done(n)) return n;
-    if (performance.now() > deadline) {
-      throw new Error(`${what}: /stats still says ${n} after ${timeoutMs} ms`);
-    }
-    await sleep(50);
   }
 }
 
