@@ -227,16 +227,9 @@ export class FrameLink implements WebSocketLink {
         this.#finish();
         return;
       }
-      // Answered (with the client's code; an empty close with an empty one) once the app has had its turn: the
-      // messages that came before the close are still answered (an echo of a message sent just before it).
-      const code = parser.closeCode, reason = parser.closeReason;
-      this.#closing = true;
-      setTimeout(() => {
-        if (this.#done) return;
-        this.#out.bytes(code === 1005 ? encodeCloseFrame() : encodeCloseFrame(code));
-        this.#ws.finished(code, reason);
-        this.#finish();
-      }, 0);
+      // Answered with the client's code (an empty close with an empty one).
+      const code = parser.closeCode;
+      this.#endAfterTurn(code === 1005 ? encodeCloseFrame() : encodeCloseFrame(code), code, parser.closeReason);
     }
   }
 
@@ -264,12 +257,21 @@ export class FrameLink implements WebSocketLink {
   #failed(error: unknown): void {
     const code = error instanceof WebSocketError ? error.code : 1011;
     const reason = error instanceof Error ? error.message : String(error);
-    const wasClosing = this.#closing;
-    this.#closing = true;
     this.#stopped = true; // nothing more is read
+    this.#endAfterTurn(this.#closing ? null : encodeCloseFrame(code, reason), code, reason);
+  }
+
+  /**
+   * Ends the connection once the app has had its turn, so that the messages
+   * that came before (an echo of one sent right before the close) are still
+   * answered: then `frame` (our close, if one is owed) goes out, and the
+   * socket closes.
+   */
+  #endAfterTurn(frame: Uint8Array | null, code: number, reason: string): void {
+    this.#closing = true;
     setTimeout(() => {
       if (this.#done) return;
-      if (!wasClosing) this.#out.bytes(encodeCloseFrame(code, reason));
+      if (frame !== null) this.#out.bytes(frame);
       this.#ws.finished(code, reason);
       this.#finish();
     }, 0);
