@@ -229,7 +229,11 @@ export class FrameLink implements WebSocketLink {
       }
       // Answered with the client's code (an empty close with an empty one).
       const code = parser.closeCode;
-      this.#endAfterTurn(code === 1005 ? encodeCloseFrame() : encodeCloseFrame(code), code, parser.closeReason);
+      this.#endAfterTurn(
+        code === 1005 ? encodeCloseFrame() : encodeCloseFrame(code),
+        code,
+        parser.closeReason,
+      );
     }
   }
 
