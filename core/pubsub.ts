@@ -81,7 +81,11 @@ export class PublishSubscribeQueue<T> {
     this.maxLength = maxLength;
   }
 
-  /** How many messages are kept (by this process, for `fetch`). */
+  /**
+   * How many messages are kept by this process, for `fetch`. A named queue
+   * keeps here only what its subscribers have yet to fetch (its history is
+   * on the bus, for `read`).
+   */
   get size(): number {
     return this.#messages.length;
   }
@@ -129,7 +133,9 @@ export class PublishSubscribeQueue<T> {
    */
   publish(message: T, options?: Pick<OperationOptions, "priority">): Operation<number> {
     const op = new PubSubOp<number>("PublishSubscribeQueue.publish", (waiter) => {
-      this.#messages.push(message);
+      // A named queue's history lives on the bus (for `read`): this process keeps a message only for the
+      // subscribers that will `fetch` it, so a queue only read never grows here.
+      if (this.name === null || this.#levels.size > 0) this.#messages.push(message);
       const end = this.#base + this.#messages.length;
       const p = waiter.sched.priorityOf(op);
       const woken = this.#fetching.size;

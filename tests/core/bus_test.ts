@@ -88,6 +88,20 @@ Deno.test("MemoryBus: reading right after the last message dropped is no reset; 
   assert.deepEqual(fetched, [1, 2, 3]);
 });
 
+Deno.test("MemoryBus: a named queue that is only read keeps nothing in the process: its history is the bus's", async () => {
+  const sched = new Scheduler();
+  const q = new PublishSubscribeQueue<number>({ name: "only-read", maxLength: 3 });
+  const task = sched.add(function* () {
+    for (let i = 1; i <= 1000; i++) yield q.publish(i);
+    const kept = yield* q.read();
+    return { kept: kept.entries.map((e) => e.message), size: q.size };
+  });
+  await sched.run();
+  const { kept, size } = task.result as { kept: number[]; size: number };
+  assert.deepEqual(kept, [998, 999, 1000]);
+  assert.equal(size, 0);
+});
+
 Deno.test("MemoryBus: a read of a queue without a name, or a bad name or length, is a clear error", () => {
   assert.throws(
     () => new PublishSubscribeQueue().read(),
