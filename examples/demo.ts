@@ -1,78 +1,113 @@
 /**
- * The demo `deno task start` serves: every example app under one server.
+ * The demo `deno task start` serves: a chat page, and every example app
+ * beside it, under one server.
  *
- * | path             | app                                                    |
- * | ---------------- | ------------------------------------------------------ |
- * | `/`              | this index                                             |
- * | `/hello`         | `Hello, World!` (examples/hello.ts)                    |
- * | `/echo`          | the request as JSON (examples/echo.ts)                 |
- * | `/wait`          | the seed's wait_app: waits a second for `/signal`      |
- * | `/signal?value=` | wakes `/wait`                                          |
- * | `/poll?client=`  | the chat's long poll (examples/chat.ts)                |
- * | `/say?name=`     | POST a chat message                                    |
- * | `/static/`       | examples/public through the middleware suite (static.ts) |
+ * | path                 | app                                                              |
+ * | -------------------- | ---------------------------------------------------------------- |
+ * | `/`                  | the chat page (examples/demo_page/), `?transport=longpoll\|sse\|websocket` |
+ * | `/chat/…`            | the chat: `say`, `poll`, `events`, `socket` (examples/chat.ts)   |
+ * | `/wait`              | the seed's wait_app: waits a second for `/signal`                |
+ * | `/signal?value=`     | wakes `/wait`                                                    |
+ * | `/echo`              | the request as JSON (examples/echo.ts)                           |
+ * | `/hello`             | `Hello, World!` (examples/hello.ts)                              |
+ * | `/static/`           | examples/public through the middleware suite (static.ts)        |
+ * | `/stats`             | the live panel: worker, requests held, requests per second       |
+ * | `/code/NAME`         | the source of the demo, as text                                  |
  *
  * Run: `deno task start` (through the CLI: `deno run -A cli.ts
  * examples/demo.ts`; HOST and PORT from the environment, default
- * 127.0.0.1:8000), or `deno run -A examples/demo.ts` in one process.
+ * 127.0.0.1:8000). Across processes: `deno run -A cli.ts examples/demo.ts
+ * --workers 2 --bus redis://127.0.0.1:6379` — the chat and `/signal` then
+ * reach every worker.
  *
  * @module
  */
-import type { Scheduler } from "../core/mod.ts";
-import type { App, Route } from "../wsgi/mod.ts";
-import { createChatRoom } from "./chat.ts";
+import { compose, compress, PathInfoDispatcher, staticFiles } from "../middleware/mod.ts";
+import type { App, Chunk, Environ, Route, StartResponse } from "../wsgi/mod.ts";
+import { WORKER_ENV } from "../cli/control.ts";
+import { createChat } from "./chat.ts";
 import { echo } from "./echo.ts";
 import { hello } from "./hello.ts";
 import { serveExample } from "./serve_example.ts";
 import { PUBLIC, staticSite } from "./static.ts";
 import { signalApp, waitApp } from "./wait.ts";
 
-const INDEX = `cogen for Deno: the demo
+const HERE = decodeURIComponent(new URL("./", import.meta.url).pathname);
+/** The chat page's folder: `index.html`, `chat.js`, `chat.css`. */
+export const PAGE = `${HERE}demo_page/`;
+/** The files `/code/` shows. */
+const SOURCES = new Map([
+  ["chat.ts", `${HERE}chat.ts`],
+  ["demo.ts", `${HERE}demo.ts`],
+  ["wait.ts", `${HERE}wait.ts`],
+  ["chat.js", `${PAGE}chat.js`],
+]);
+const TEXT: [string, string][] = [["Content-Type", "text/plain; charset=utf-8"]];
 
-GET  /hello                 Hello, World!
-GET  /echo?x=1              the request as JSON (try POST with a body)
-GET  /wait                  waits up to a second for a signal (the seed's wait_app)
-GET  /signal?value=hi       signals /wait
-GET  /poll?client=me        chat: waits for messages (long poll)
-POST /say?name=you          chat: says the request body
-GET  /static/               a folder served with the middleware suite (one log line per response)
-`;
+/** This process in the live panel: the CLI's worker number, or 1 alone. */
+const worker = { id: Number(JSON.parse(Deno.env.get(WORKER_ENV) ?? "{}").id ?? 1), pid: Deno.pid };
+/** Requests in progress (long polls, event streams and sockets among them), and a count per second. */
+const live = { held: 0, second: 0, thisSecond: 0, lastSecond: 0 };
 
-const index: App = (environ, startResponse) => {
-  if (environ.PATH_INFO !== "/" && environ.PATH_INFO !== "") {
-    startResponse("404 Not Found", [["Content-Type", "text/plain; charset=utf-8"]]);
-    return [`404 Not Found\n\n${INDEX}`];
-  }
-  startResponse("200 OK", [["Content-Type", "text/plain; charset=utf-8"]]);
-  return [INDEX];
-};
+/** Names the worker that answered, on every response. */
+const WORKER_HEADER: [string, string] = ["X-Cogen-Worker", String(worker.id)];
 
-const chat = createChatRoom();
-/** The schedulers the chat's housekeeping runs in: one per worker, from its first chat request on. */
-const kept = new WeakSet<Scheduler>();
-
-/** `app`, which starts the chat's housekeeping in the scheduler that serves it, once. */
-function withHousekeeping(app: App): App {
-  return (environ, startResponse) => {
-    const sched = environ["cogen.sched"];
-    if (!kept.has(sched)) {
-      kept.add(sched);
-      sched.add(chat.housekeeping);
+/** `app`, counted in the live panel while it runs; its answers name the worker. */
+function counted(app: App): App {
+  return async function* (environ: Environ, startResponse: StartResponse) {
+    const named: StartResponse = (status, headers, excInfo) =>
+      startResponse(status, [...headers, WORKER_HEADER], excInfo);
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== live.second) {
+      live.lastSecond = second === live.second + 1 ? live.thisSecond : 0;
+      live.second = second;
+      live.thisSecond = 0;
     }
-    return app(environ, startResponse);
+    live.thisSecond++;
+    live.held++;
+    try {
+      // yield* hands every chunk and operation through, and their results back: the app cannot tell.
+      yield* (await app(environ, named)) as AsyncIterable<Chunk>;
+    } finally {
+      live.held--;
+    }
   };
 }
 
+/** `GET /stats`: the live panel's figures, for the worker that answers. */
+const stats: App = (_environ, startResponse) => {
+  const now = Math.floor(Date.now() / 1000);
+  const perSecond = now === live.second ? live.lastSecond : now === live.second + 1 ? live.thisSecond : 0;
+  startResponse("200 OK", [["Content-Type", "application/json"], ["Cache-Control", "no-store"]]);
+  // This request is held too while it runs: leave it out.
+  return [JSON.stringify({ worker: worker.id, pid: worker.pid, held: live.held - 1, perSecond })];
+};
+
+/** `GET /code/NAME`: one of the demo's sources, as text. */
+const code: App = async function* (environ, startResponse) {
+  const path = SOURCES.get(environ.PATH_INFO.slice(1));
+  if (path === undefined) {
+    startResponse("404 Not Found", TEXT);
+    yield `no such source; try ${[...SOURCES.keys()].map((name) => `/code/${name}`).join(", ")}\n`;
+    return;
+  }
+  startResponse("200 OK", TEXT);
+  yield await Deno.readTextFile(path);
+};
+
+const chat = createChat();
+
 /** Every example app under one server (what `deno task start` serves through the CLI). */
 export const app: Route[] = [
-  ["/hello", hello],
-  ["/echo", echo],
-  ["/wait", waitApp],
-  ["/signal", signalApp],
-  ["/poll", withHousekeeping(chat.poll)],
-  ["/say", withHousekeeping(chat.say)],
-  ["/static", staticSite(PUBLIC)],
-  ["/", index],
+  ["/chat", counted(compose(PathInfoDispatcher(chat.routes), compress))],
+  ["/wait", counted(waitApp)],
+  ["/signal", counted(signalApp)],
+  ["/echo", counted(echo)],
+  ["/hello", counted(hello)],
+  ["/static", counted(staticSite(PUBLIC))],
+  ["/stats", counted(stats)],
+  ["/code", counted(compose(code, compress))],
+  ["/", counted(compose(staticFiles(PAGE), compress))],
 ];
 
 if (import.meta.main) serveExample(app);

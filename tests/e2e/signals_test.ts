@@ -51,7 +51,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       assert.ok(await idle.write(`GET /hello HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
       assert.equal((await idle.response()).status, 200);
       const poll = await Client.connect(port);
-      assert.ok(await poll.write(`GET /poll?client=held HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+      assert.ok(await poll.write(`GET /chat/poll HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
       await new Promise((resolve) => setTimeout(resolve, 200)); // the poll is parked
       assert.equal(poll.received, "", "the poll waits");
       const sent = Date.now();
