@@ -108,6 +108,27 @@ Deno.test("examples/static.ts: a small page as is (Vary set), a 304 for its ETag
   }
 });
 
+Deno.test("examples/static.ts: a page above the threshold travels gzipped, and unzips to the file", async () => {
+  const t = startServer(staticSite(PUBLIC, () => {}));
+  try {
+    const page = await responseTo(
+      t.port,
+      "GET /guide.html HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+    );
+    assert.equal(page.status, 200);
+    assert.equal(header(page, "content-encoding"), "gzip");
+    assert.equal(header(page, "vary"), "Accept-Encoding");
+    const file = await Deno.readTextFile(new URL("../../examples/public/guide.html", import.meta.url));
+    assert.ok(
+      file.length > 1024 && page.body.length < file.length / 2,
+      `${page.body.length} of ${file.length}`,
+    );
+    assert.equal(await decompress(page.body, "gzip"), file);
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("examples/static.ts: PUBLIC is the folder's path, also from a checkout whose path has a space", async () => {
   assert.ok(Deno.statSync(PUBLIC).isDirectory, PUBLIC);
   // The same module seen through a folder named with a space: its URL holds %20, its path must not.
