@@ -166,8 +166,9 @@ async function drain(
   max = 4000,
 ): Promise<void> {
   let pending = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    pending += text;
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
     let eol: number;
     while ((eol = pending.indexOf("\n")) >= 0) {
       const line = pending.slice(0, eol);

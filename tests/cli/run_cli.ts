@@ -127,8 +127,9 @@ export class RunningCli {
 /** Collects the lines of `stream` into `into`. */
 async function lines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
   let rest = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    const parts = (rest + text).split("\n");
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    const parts = (rest + decoder.decode(chunk, { stream: true })).split("\n");
     rest = parts.pop()!;
     into.push(...parts);
   }
