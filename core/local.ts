@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { runningTask } from "./scheduler.ts";
+import { followTasksAcrossAwaits, runningTask } from "./scheduler.ts";
 import type { Task } from "./task.ts";
 
 /**
@@ -32,6 +32,11 @@ import type { Task } from "./task.ts";
  * ```
  */
 export class Local<T> {
+  /** A coroutine-local: from now on the scheduler keeps track of the task across an async step's awaits. */
+  constructor() {
+    followTasksAcrossAwaits();
+  }
+
   /** The value for the running task (`undefined` when unset). */
   get(): T | undefined {
     return current("get").locals?.get(this) as T | undefined;

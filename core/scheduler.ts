@@ -80,10 +80,32 @@ const PAUSE_HOPS = 8;
 let stepping: Task<unknown> | null = null;
 /** Carries the task through the awaits of an async generator's step (for `runningTask`). */
 const stepContext = new AsyncLocalStorage<Task<unknown>>();
+/**
+ * Whether async steps run inside `stepContext`. Entering it costs about a
+ * microsecond per step, and every promise made in it carries it on, so it is
+ * entered only once something needs the task across awaits: a `Local`.
+ */
+let followAcrossAwaits = false;
+
+/**
+ * From now on, `runningTask` knows the task across the `await`s of an async
+ * generator's steps (a `Local` asks for it when it is made).
+ *
+ * @example
+ * ```ts
+ * import { followTasksAcrossAwaits } from "./scheduler.ts";
+ * followTasksAcrossAwaits();
+ * ```
+ */
+export function followTasksAcrossAwaits(): void {
+  followAcrossAwaits = true;
+}
 
 /**
  * The task whose coroutine is executing right now, or `null`. Inside an
- * async generator it stays known across the `await`s of its steps.
+ * async generator it stays known across the `await`s of its steps once
+ * {@linkcode followTasksAcrossAwaits} was called (a `Local` exists); until
+ * then, only in the synchronous part of a step.
  *
  * @example
  * ```ts
@@ -451,7 +473,9 @@ export class Scheduler implements OperationScheduler {
     let promise: Promise<IteratorResult<unknown, unknown>>;
     stepping = task;
     try {
-      promise = stepContext.run(task, resumeAsync, gen, how, value);
+      promise = followAcrossAwaits
+        ? stepContext.run(task, resumeAsync, gen, how, value)
+        : resumeAsync(gen, how, value);
     } catch (error) {
       promise = Promise.reject(error);
     } finally {

@@ -70,15 +70,23 @@ export function fetchEnviron(
     "wsgi.file_wrapper": fileWrapper,
     cogen: proxy,
     "cogen.wsgi": proxy,
-    "cogen.core": proxy.core,
-    "cogen.input": proxy.input,
-    "cogen.call": proxy.call,
-    "cogen.yield": proxy.yield,
     "cogen.sched": sched,
     "cogen.http_connection": request,
     "cogen.headers": flat,
     get "cogen.signal"(): AbortSignal {
       return proxy.signal;
+    },
+    get "cogen.core"() {
+      return proxy.core;
+    },
+    get "cogen.input"() {
+      return proxy.input;
+    },
+    get "cogen.call"() {
+      return proxy.call;
+    },
+    get "cogen.yield"() {
+      return proxy.yield;
     },
   } as Environ;
   addHeaders(environ, flat);

@@ -22,7 +22,6 @@ import { concatBytes } from "../wsgi/bytes.ts";
 import { STATUS_TEXT } from "../wsgi/http_error.ts";
 import { HeadCache } from "../wsgi/response_head.ts";
 import { AppDriver } from "../wsgi/app_driver.ts";
-import { EXTENSIONS } from "../wsgi/extensions.ts";
 import type { RequestSource, ResponseSink } from "../wsgi/app_host.ts";
 import { fetchEnviron } from "./fetch_environ.ts";
 import { PlatformLink } from "./fetch_websocket.ts";
@@ -180,7 +179,6 @@ class FetchExchange implements RequestSource, ResponseSink, WebSocketHost {
     const input = new Input(this.#body);
     const length = request.headers.get("content-length");
     const proxy = new CogenProxy(
-      EXTENSIONS,
       length !== null && /^\d+$/.test(length) ? Number(length) : -1,
       input,
     );

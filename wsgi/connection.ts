@@ -12,7 +12,6 @@ import type { Operation, Scheduler, Socket, Task } from "../core/mod.ts";
 import type { SocketWatcher } from "../core/socket.ts";
 import type { App } from "./app.ts";
 import { AppDriver } from "./app_driver.ts";
-import { EXTENSIONS } from "./extensions.ts";
 import type { RequestSource } from "./app_host.ts";
 import { type BodyHost, RequestBody } from "./body.ts";
 import { ConnectionTimeouts, type TimedConnection } from "./connection_timeouts.ts";
@@ -268,7 +267,7 @@ export class Connection
     this.#requests++;
     const body = head.chunked || head.contentLength > 0 ? new RequestBody(this, head, host.limits) : null;
     const input = new Input(body);
-    const proxy = new CogenProxy(EXTENSIONS, head.contentLength, input);
+    const proxy = new CogenProxy(head.contentLength, input);
     this.#body = body;
     this.writer.begin(head, body);
     const environ = new ServerEnviron(head, host.facts, this, input, proxy) as unknown as Environ;

@@ -147,10 +147,12 @@ const WSGI_VERSION = [1, 0] as const;
 /**
  * An environ as the server builds it: a class, so that V8 gives every
  * instance the same shape with its fields in the object, and so that
- * `cogen.signal` can be a getter on its prototype — the `AbortSignal` is
- * then only made for an app that looks at it (most never do, and a held long
- * poll would carry one each). It is not an own property: `{ ...environ }`
- * leaves it out; `environ.cogen.signal` is the same signal.
+ * `cogen.signal` and the helpers (`cogen.core`, `cogen.input`, `cogen.call`,
+ * `cogen.yield`) can be getters on its prototype — the `AbortSignal` and the
+ * helpers are then only made for an app that uses them (most never do, and a
+ * held long poll would carry them). They are not own properties:
+ * `{ ...environ }` leaves them out; `environ.cogen.signal`,
+ * `environ.cogen.core` and so on are the same.
  *
  * @example
  * ```ts ignore
@@ -193,10 +195,6 @@ export class ServerEnviron {
     this["wsgi.file_wrapper"] = server.fileWrapper;
     this.cogen = proxy;
     this["cogen.wsgi"] = proxy;
-    this["cogen.core"] = proxy.core;
-    this["cogen.input"] = proxy.input;
-    this["cogen.call"] = proxy.call;
-    this["cogen.yield"] = proxy.yield;
     this["cogen.sched"] = server.sched;
     this["cogen.http_connection"] = conn;
     this["cogen.websocket"] = conn.websocket;
@@ -206,6 +204,23 @@ export class ServerEnviron {
 
   get "cogen.signal"(): AbortSignal {
     return (this.cogen as CogenProxy).signal;
+  }
+
+  // The helpers are made on first use (most apps never use them): not own properties either.
+  get "cogen.core"(): CogenProxy["core"] {
+    return (this.cogen as CogenProxy).core;
+  }
+
+  get "cogen.input"(): CogenProxy["input"] {
+    return (this.cogen as CogenProxy).input;
+  }
+
+  get "cogen.call"(): CogenProxy["call"] {
+    return (this.cogen as CogenProxy).call;
+  }
+
+  get "cogen.yield"(): CogenProxy["yield"] {
+    return (this.cogen as CogenProxy).yield;
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import * as core from "../core/mod.ts";
 import { isPromiseLike } from "../core/await.ts";
+import { runningTask } from "../core/scheduler.ts";
 import type { Operation, PublishSubscribeQueue, Queue } from "../core/mod.ts";
 
 /** Something the server can run for an app: an operation or a promise. */
@@ -44,18 +45,9 @@ export class CogenProxy {
   /** The request's Content-Length (-1 when absent). */
   contentLength: number;
   /** The request body the app reads (made by the server with the proxy). */
-  readonly #input: { readonly bytesRead: number } | null;
-  /** The mirror of `core`: constructors that record an operation here and return `""`. */
-  readonly core: CoreMirror;
-  /** Body reads that record an operation here and return `""`. */
-  readonly input: InputOperations;
-  /** Records `factory(...args)` as the operation; returns `""`. */
-  readonly call: <A extends unknown[]>(
-    factory: (...args: A) => Operation<unknown> | PromiseLike<unknown>,
-    ...args: A
-  ) => "";
-  /** Records `operation`; returns `""`. */
-  readonly yield: (operation: Operation<unknown> | PromiseLike<unknown>) => "";
+  readonly #input: (InputSource & { readonly bytesRead: number }) | null;
+  /** The helpers bound to this proxy, made on first use: most apps never use them. */
+  #helpers: Extensions | null = null;
   // The signal is made on first use: most requests never look at it.
   #signal: AbortSignal | null;
   #controller: AbortController | null = null;
@@ -68,18 +60,40 @@ export class CogenProxy {
    * {@linkcode CogenProxy.abort} aborts it.
    */
   constructor(
-    extensions: Extensions,
     contentLength: number,
-    input: { readonly bytesRead: number } | null = null,
+    input: (InputSource & { readonly bytesRead: number }) | null = null,
     signal?: AbortSignal,
   ) {
-    this.core = extensions.core;
-    this.input = extensions.input;
-    this.call = extensions.call;
-    this.yield = extensions.yield;
     this.contentLength = contentLength;
     this.#input = input;
     this.#signal = signal ?? null;
+  }
+
+  /** The mirror of `core`: constructors that record an operation here and return `""`. */
+  get core(): CoreMirror {
+    return this.#extensions().core;
+  }
+
+  /** Body reads that record an operation here and return `""`. */
+  get input(): InputOperations {
+    return this.#extensions().input;
+  }
+
+  /** Records `factory(...args)` as the operation; returns `""`. */
+  get call(): <A extends unknown[]>(
+    factory: (...args: A) => Operation<unknown> | PromiseLike<unknown>,
+    ...args: A
+  ) => "" {
+    return this.#extensions().call;
+  }
+
+  /** Records `operation`; returns `""`. */
+  get yield(): (operation: Operation<unknown> | PromiseLike<unknown>) => "" {
+    return this.#extensions().yield;
+  }
+
+  #extensions(): Extensions {
+    return this.#helpers ??= createExtensions(this, this.#input);
   }
 
   /** Body bytes the app has read so far, however it read them. */
@@ -184,7 +198,7 @@ export interface InputOperations {
   ReadLine(limit?: number): "";
 }
 
-/** The helpers every request's proxy offers: made once (see `createExtensions`). */
+/** The helpers a request's proxy offers (see `createExtensions`). */
 export interface Extensions {
   /** `environ.cogen.core`. */
   readonly core: CoreMirror;
@@ -205,13 +219,20 @@ export interface InputSource {
 }
 
 /**
- * Builds the helpers every proxy offers. They record on `current()`, the
- * proxy of the request being served where they are called (the server finds
- * it through the running task), so nothing is allocated per request.
+ * Builds the helpers of `proxy`: each records its operation there. Made on
+ * a proxy's first use of them, so a request that never uses them carries
+ * none of their closures.
  */
-export function createExtensions(current: () => CogenProxy, input: () => InputSource): Extensions {
+function createExtensions(proxy: CogenProxy, source: InputSource | null): Extensions {
   const record = (operation: Runnable): "" => {
-    const proxy = current();
+    // In another task (one the app started), the operation would be run by nobody: say where to call it.
+    const task = runningTask();
+    if (task !== null && (task.owner as { proxy?: unknown } | null)?.proxy !== proxy) {
+      throw new Error(
+        "cogen: environ.cogen helpers record an operation on the request being served; call them from the " +
+          'app\'s own code while it runs (not from another task or a callback), then yield the "" they return',
+      );
+    }
     if (proxy.operation !== null) {
       throw new Error(
         `cogen: an operation (${
@@ -221,6 +242,10 @@ export function createExtensions(current: () => CogenProxy, input: () => InputSo
     }
     proxy.operation = operation;
     return "";
+  };
+  const input = (): InputSource => {
+    if (source === null) throw new Error("cogen: this request has no body to read through cogen.input");
+    return source;
   };
   const events = {} as Record<string, (...args: unknown[]) => "">;
   for (const [name, Op] of Object.entries(EVENTS)) {

@@ -520,21 +520,13 @@ Deno.test("server: routes given as a list to serve() (PathInfoDispatcher)", asyn
 
 Deno.test("environ: cogen.signal is made on first use, aborted even when first looked at after the abort", async () => {
   const { CogenProxy } = await import("../../wsgi/proxy.ts");
-  const extensions = {
-    core: {},
-    input: {},
-    call: () => "",
-    yield: () => "",
-  } as unknown as ConstructorParameters<
-    typeof CogenProxy
-  >[0];
-  const early = new CogenProxy(extensions, -1);
+  const early = new CogenProxy(-1);
   const signal = early.signal;
   assert.equal(signal.aborted, false);
   early.abort(new Error("gone"));
   assert.equal(signal.aborted, true);
   assert.equal((signal.reason as Error).message, "gone");
-  const late = new CogenProxy(extensions, -1);
+  const late = new CogenProxy(-1);
   late.abort(new Error("gone before anyone looked"));
   assert.equal(late.signal.aborted, true);
   assert.equal((late.signal.reason as Error).message, "gone before anyone looked");
