@@ -83,8 +83,8 @@ export class PublishSubscribeQueue<T> {
 
   /**
    * How many messages are kept by this process, for `fetch`. A named queue
-   * keeps here only what its subscribers have yet to fetch (its history is
-   * on the bus, for `read`).
+   * keeps them only while it has subscribers here, at most its `maxLength`
+   * (its history is on the bus, for `read`).
    */
   get size(): number {
     return this.#messages.length;
@@ -121,7 +121,9 @@ export class PublishSubscribeQueue<T> {
           new Error(`PublishSubscribeQueue.fetch: ${describe(k)} was unsubscribed while fetching`),
         );
       }
-      waiter.resolve(this.#levels.delete(k), FRONT);
+      const was = this.#levels.delete(k);
+      if (this.name !== null && this.#levels.size === 0) this.#dropAll();
+      waiter.resolve(was, FRONT);
     });
   }
 
@@ -134,8 +136,12 @@ export class PublishSubscribeQueue<T> {
   publish(message: T, options?: Pick<OperationOptions, "priority">): Operation<number> {
     const op = new PubSubOp<number>("PublishSubscribeQueue.publish", (waiter) => {
       // A named queue's history lives on the bus (for `read`): this process keeps a message only for the
-      // subscribers that will `fetch` it, so a queue only read never grows here.
-      if (this.name === null || this.#levels.size > 0) this.#messages.push(message);
+      // subscribers that will `fetch` it, and at most `maxLength`, so a queue only read never grows here.
+      if (this.name === null) this.#messages.push(message);
+      else if (this.#levels.size > 0) {
+        this.#messages.push(message);
+        if (this.#messages.length > this.maxLength) this.#dropOldest(this.#messages.length - this.maxLength);
+      }
       const end = this.#base + this.#messages.length;
       const p = waiter.sched.priorityOf(op);
       const woken = this.#fetching.size;
@@ -267,6 +273,19 @@ export class PublishSubscribeQueue<T> {
       this.#base = level;
     }
     return dropped;
+  }
+
+  /** Forgets everything kept (a named queue's last subscriber left): a new one starts from what comes next. */
+  #dropAll(): void {
+    this.#base += this.#messages.length;
+    this.#messages = [];
+  }
+
+  /** Drops the `n` oldest messages; a subscriber that had not fetched them goes on from what is kept. */
+  #dropOldest(n: number): void {
+    this.#messages.splice(0, n);
+    this.#base += n;
+    for (const [key, level] of this.#levels) if (level < this.#base) this.#levels.set(key, this.#base);
   }
 
   #take(key: unknown, end: number): T[] {

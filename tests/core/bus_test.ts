@@ -85,7 +85,7 @@ Deno.test("MemoryBus: reading right after the last message dropped is no reset; 
   const { after, fetched } = task.result as { after: QueueRead<number>; fetched: number[] };
   assert.equal(after.reset, false);
   assert.deepEqual(after.entries.map((e) => e.message), [2, 3]);
-  assert.deepEqual(fetched, [1, 2, 3]);
+  assert.deepEqual(fetched, [2, 3], "the process keeps maxLength for fetch too");
 });
 
 Deno.test("MemoryBus: a named queue that is only read keeps nothing in the process: its history is the bus's", async () => {
@@ -100,6 +100,35 @@ Deno.test("MemoryBus: a named queue that is only read keeps nothing in the proce
   const { kept, size } = task.result as { kept: number[]; size: number };
   assert.deepEqual(kept, [998, 999, 1000]);
   assert.equal(size, 0);
+});
+
+Deno.test("MemoryBus: a named queue's fetch: what came after subscribing, at most maxLength kept, nothing once alone", async () => {
+  const sched = new Scheduler();
+  const q = new PublishSubscribeQueue<string>({ name: "fetched", maxLength: 3 });
+  const task = sched.add(function* () {
+    yield q.subscribe("a");
+    yield q.publish("m1");
+    yield q.unsubscribe("a"); // the last subscriber left: nothing is kept for anyone
+    const afterLeaving = q.size;
+    yield q.publish("m2");
+    yield q.subscribe("b");
+    yield q.publish("m3");
+    const b = yield* q.fetch({ key: "b" });
+    for (let i = 4; i <= 9; i++) yield q.publish(`m${i}`);
+    const slow = yield* q.fetch({ key: "b" }); // fell behind by more than maxLength: the last 3
+    return { afterLeaving, b, slow, size: q.size };
+  });
+  await sched.run();
+  const { afterLeaving, b, slow, size } = task.result as {
+    afterLeaving: number;
+    b: string[];
+    slow: string[];
+    size: number;
+  };
+  assert.equal(afterLeaving, 0);
+  assert.deepEqual(b, ["m3"]);
+  assert.deepEqual(slow, ["m7", "m8", "m9"]);
+  assert.ok(size <= 3, `size ${size}`);
 });
 
 Deno.test("MemoryBus: a read of a queue without a name, or a bad name or length, is a clear error", () => {
