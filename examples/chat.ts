@@ -3,18 +3,20 @@
  * the three ways a browser can hear it, each a generator that pauses on the
  * queue without holding up anyone else.
  *
- * | route                         | what it does                                                   |
- * | ----------------------------- | -------------------------------------------------------------- |
- * | `POST /say?name=N`            | stores the body as N's message; answers `{"offset"}`          |
- * | `GET /poll?after=OFFSET`      | long poll: what came after OFFSET, waiting up to 25 s for news |
- * | `GET /events?after=OFFSET`    | Server-Sent Events: one event per message, `id:` its offset    |
- * | `GET /socket?after=OFFSET&name=N` | WebSocket: news out as JSON; each text message in is said |
+ * | route                             | what it does                                                |
+ * | --------------------------------- | ----------------------------------------------------------- |
+ * | `POST /say?name=N`                | stores the body as N's message; answers `{"said":true}`     |
+ * | `GET /poll?after=OFFSET`          | long poll: what came after OFFSET, waiting up to 25 s       |
+ * | `GET /events?after=OFFSET`        | Server-Sent Events: one event per read, `id:` its offset    |
+ * | `GET /socket?after=OFFSET&name=N` | WebSocket: news out; each text in is said, then acknowledged |
  *
- * Each answer (`/poll`'s JSON, each SSE event, each WebSocket message) is
- * `{ epoch, entries: [{ offset, message: { from, text, at } }], reset }`:
- * the queue's `read` as it is. `after` is the last offset the page saw, so
- * a page that was away (or that lands on another worker) gets exactly what
- * it missed; `reset` says the history it knew is gone (a new epoch).
+ * Each answer with news (`/poll`'s JSON, an SSE event, a WebSocket message)
+ * is `{ epoch, entries: [{ offset, message: { from, text, at } }], reset }`:
+ * the queue's `read` as it is. `after` is the last offset the page saw, so a
+ * page that was away (or that lands on another worker) gets exactly what it
+ * missed; `reset` says the history it knew is gone (a new epoch). On the
+ * WebSocket, each text the page sends is answered `{"said":true}` once
+ * stored, or `{"error"}`, so the page knows what to send again after a drop.
  *
  * The queue is named, so under `--bus redis://…` it is one queue across
  * every worker and machine: the code does not change.
@@ -25,9 +27,22 @@
  *
  * @module
  */
-import { OperationTimeout, PublishSubscribeQueue, type QueueRead, Race } from "../core/mod.ts";
+import {
+  type Operation,
+  OperationTimeout,
+  PublishSubscribeQueue,
+  type QueueRead,
+  Race,
+} from "../core/mod.ts";
 import { sse } from "../middleware/mod.ts";
-import { acceptWebSocket, type App, type Environ, type Route } from "../wsgi/mod.ts";
+import {
+  acceptWebSocket,
+  type App,
+  ClientGone,
+  type Environ,
+  type Route,
+  ServerShutdown,
+} from "../wsgi/mod.ts";
 import { serveExample } from "./serve_example.ts";
 
 /** A chat message. */
@@ -55,6 +70,7 @@ export const MAX_TEXT = 2000;
 const MAX_NAME = 40;
 /** The close code for what the chat cannot take (an app's own code: 4000-4999). */
 export const CANNOT_TAKE = 4400;
+const SAID = '{"said":true}';
 const JSON_TYPE: [string, string][] = [["Content-Type", "application/json; charset=utf-8"]];
 
 /** The chat: its queue and its four routes (`/say`, `/poll`, `/events`, `/socket`). */
@@ -81,9 +97,9 @@ export function createChat(
       yield JSON.stringify({ error: `a message is 1 to ${MAX_TEXT} characters of text` });
       return;
     }
-    yield room.publish(message);
-    startResponse("200 OK", JSON_TYPE);
-    yield '{"said":true}';
+    const answer: string = yield* said(message);
+    startResponse(answer === SAID ? "200 OK" : "503 Service Unavailable", JSON_TYPE);
+    yield answer;
   };
 
   /** `GET /poll?after=OFFSET`: one answer, as soon as there is news (or `entries: []` after a while). */
@@ -126,7 +142,8 @@ export function createChat(
       if (typeof got === "string") {
         const message = messageOf(name, got);
         if (message === null) return yield* ws.close(CANNOT_TAKE, `a message is 1 to ${MAX_TEXT} characters`);
-        yield* room.publish(message);
+        // Each message is acknowledged once stored, so the page knows what to send again after a drop.
+        yield* ws.send(yield* said(message));
       } else if (got instanceof Uint8Array) {
         return yield* ws.close(CANNOT_TAKE, "send text");
       } else {
@@ -135,6 +152,19 @@ export function createChat(
       }
     }
   };
+
+  /** Publishes `message`; answers `{"said":true}`, or `{"error"}` when the store refused it (the bus is down). */
+  function* said(message: Message): Generator<Operation<unknown>, string, unknown> {
+    try {
+      yield* room.publish(message);
+      return SAID;
+    } catch (error) {
+      if (!(error instanceof Error) || error instanceof ClientGone || error instanceof ServerShutdown) {
+        throw error;
+      }
+      return JSON.stringify({ error: `not said: ${error.message}` });
+    }
+  }
 
   return { room, routes: [["/say", say], ["/poll", poll], ["/events", events], ["/socket", socket]] };
 }

@@ -23,7 +23,7 @@
  * @module
  */
 import { compose, compress, PathInfoDispatcher, staticFiles } from "../middleware/mod.ts";
-import type { App, Chunk, Environ, Route, StartResponse } from "../wsgi/mod.ts";
+import type { App, AppResult, AppYield, Route } from "../wsgi/mod.ts";
 import { WORKER_ENV } from "../cli/control.ts";
 import { createChat } from "./chat.ts";
 import { echo } from "./echo.ts";
@@ -53,10 +53,8 @@ const live = { held: 0, second: 0, thisSecond: 0, lastSecond: 0 };
 const WORKER_HEADER: [string, string] = ["X-Cogen-Worker", String(worker.id)];
 
 /** `app`, counted in the live panel while it runs; its answers name the worker. */
-function counted(app: App): App {
-  return async function* (environ: Environ, startResponse: StartResponse) {
-    const named: StartResponse = (status, headers, excInfo) =>
-      startResponse(status, [...headers, WORKER_HEADER], excInfo);
+export function counted(app: App): App {
+  return (environ, startResponse) => {
     const second = Math.floor(Date.now() / 1000);
     if (second !== live.second) {
       live.lastSecond = second === live.second + 1 ? live.thisSecond : 0;
@@ -64,14 +62,36 @@ function counted(app: App): App {
       live.thisSecond = 0;
     }
     live.thisSecond++;
-    live.held++;
-    try {
-      // yield* hands every chunk and operation through, and their results back: the app cannot tell.
-      yield* (await app(environ, named)) as AsyncIterable<Chunk>;
-    } finally {
-      live.held--;
-    }
+    const body = app(
+      environ,
+      (status, headers, excInfo) => startResponse(status, [...headers, WORKER_HEADER], excInfo),
+    );
+    // A sync body goes through a sync generator, an async one through an async generator: either way
+    // yield* hands every chunk and operation through, and their results back, and the app cannot tell.
+    return body instanceof Promise || Symbol.asyncIterator in body
+      ? heldAsync(body) as AsyncIterable<AppYield>
+      : heldSync(body);
   };
+}
+
+/** Counts a sync body as held from its first step to its end (or the client leaving). */
+function* heldSync(body: Iterable<AppYield>): Generator<AppYield, void, unknown> {
+  live.held++;
+  try {
+    yield* body;
+  } finally {
+    live.held--;
+  }
+}
+
+/** Counts an async body (or one an async app resolves to) as held from its first step to its end. */
+async function* heldAsync(body: AppResult | Promise<AppResult>): AsyncGenerator<unknown, void, unknown> {
+  live.held++;
+  try {
+    yield* (await body) as AsyncIterable<AppYield>;
+  } finally {
+    live.held--;
+  }
 }
 
 /** `GET /stats`: the live panel's figures, for the worker that answers. */
@@ -79,8 +99,8 @@ const stats: App = (_environ, startResponse) => {
   const now = Math.floor(Date.now() / 1000);
   const perSecond = now === live.second ? live.lastSecond : now === live.second + 1 ? live.thisSecond : 0;
   startResponse("200 OK", [["Content-Type", "application/json"], ["Cache-Control", "no-store"]]);
-  // This request is held too while it runs: leave it out.
-  return [JSON.stringify({ worker: worker.id, pid: worker.pid, held: live.held - 1, perSecond })];
+  // Made before this answer's own body starts: `held` leaves this request out.
+  return [JSON.stringify({ worker: worker.id, pid: worker.pid, held: live.held, perSecond })];
 };
 
 /** `GET /code/NAME`: one of the demo's sources, as text. */

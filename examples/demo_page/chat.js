@@ -89,39 +89,54 @@ function query(extra = {}) {
   return params.toString();
 }
 
-/** Opens the transport; `opened()` and `dropped(everOpened)` report what happens to it. */
+/** Texts sent over the socket and not yet acknowledged (the server answers in order). */
+let unacked = [];
+
+/** Opens the transport; `opened()` and `dropped()` report what happens to it. */
 const open = {
   websocket(opened, dropped) {
     const url = new URL(`/chat/socket?${query({ name: form.elements.name.value })}`, location.href);
     url.protocol = url.protocol.replace("http", "ws");
     const socket = new WebSocket(url);
-    let wasOpen = false;
-    socket.onopen = () => {
-      wasOpen = true;
-      opened();
+    socket.onopen = opened;
+    socket.onmessage = (event) => {
+      const data = JSON.parse(event.data);
+      if ("said" in data) unacked.shift();
+      else if ("error" in data) notice(`not sent: ${unacked.shift()} (${data.error})`);
+      else show(data);
     };
-    socket.onmessage = (event) => show(JSON.parse(event.data));
-    socket.onclose = () => dropped(wasOpen);
+    // What was sent but not acknowledged goes again by POST: at least once, rather than lost.
+    const resend = () => {
+      const texts = unacked;
+      unacked = [];
+      for (const text of texts) post(text);
+    };
+    socket.onclose = () => {
+      resend();
+      dropped();
+    };
     return {
       close: () => {
         socket.onclose = null;
         socket.close(1000);
+        resend();
       },
-      send: (text) => socket.readyState === WebSocket.OPEN && (socket.send(text), true),
+      send: (text) => {
+        if (socket.readyState !== WebSocket.OPEN) return false;
+        unacked.push(text);
+        socket.send(text);
+        return true;
+      },
     };
   },
 
   sse(opened, dropped) {
     // EventSource reconnects by itself and sends the last event's id as Last-Event-ID: the offset.
     const events = new EventSource(`/chat/events?${query()}`);
-    let wasOpen = false;
-    events.onopen = () => {
-      wasOpen = true;
-      opened();
-    };
+    events.onopen = opened;
     events.onmessage = (event) => show(JSON.parse(event.data));
     events.onerror = () => {
-      if (events.readyState === EventSource.CLOSED) dropped(wasOpen);
+      if (events.readyState === EventSource.CLOSED) dropped();
       else setState("reconnecting");
     };
     return { close: () => events.close(), send: () => false };
@@ -130,18 +145,13 @@ const open = {
   longpoll(opened, dropped) {
     const stop = new AbortController();
     (async () => {
-      let wasOpen = false;
-      for (;;) {
+      for (let first = true;; first = false) {
         // One request at a time, held by the server until there is news (or 25 s pass).
         const response = await fetch(`/chat/poll?${query()}`, { signal: stop.signal }).catch(() => null);
-        if (stop.signal.aborted) return;
-        if (response === null || !response.ok) return dropped(wasOpen);
-        const news = await response.json().catch(() => null);
-        if (news === null) return dropped(wasOpen);
-        if (!wasOpen) {
-          wasOpen = true;
-          opened();
-        }
+        const news = response?.ok ? await response.json().catch(() => null) : null;
+        if (stop.signal.aborted) return; // closed meanwhile ("go away"): not a drop
+        if (news === null) return dropped();
+        if (first) opened();
         show(news);
       }
     })();
@@ -151,39 +161,66 @@ const open = {
   },
 };
 
+/** The transports that opened at least once on this page: a drop of one of them is not a reason to fall back. */
+const worked = new Set();
+/** Ms a transport that never worked may take to open before the page falls back to the next. */
+const FALLBACK_AFTER = 5000;
+
 function connect() {
   clearTimeout(retryTimer);
   $("transport").textContent = LABELS[transport];
   setState("connecting");
+  const mine = transport;
   let done = false;
-  current = open[transport](
-    () => {
-      retryDelay = 250;
-      setState("connected");
-    },
-    (everOpened) => {
-      if (done) return;
-      done = true;
-      current = null;
-      if (!everOpened && mayFallBack && transport !== "longpoll") {
-        transport = TRANSPORTS[TRANSPORTS.indexOf(transport) + 1];
-        return connect();
-      }
-      setState("reconnecting");
-      retryTimer = setTimeout(connect, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 5000);
-    },
-  );
+  let fallbackTimer = 0;
+  let handle = null;
+  const finish = () => {
+    done = true;
+    clearTimeout(fallbackTimer);
+    handle?.close();
+    if (current === connection) current = null;
+  };
+  const dropped = () => {
+    if (done) return;
+    finish();
+    if (!worked.has(mine) && mayFallBack && mine !== "longpoll") {
+      transport = TRANSPORTS[TRANSPORTS.indexOf(mine) + 1];
+      return connect();
+    }
+    setState("reconnecting");
+    retryTimer = setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 5000);
+  };
+  handle = open[mine](() => {
+    if (done) return;
+    clearTimeout(fallbackTimer);
+    worked.add(mine);
+    retryDelay = 250;
+    setState("connected");
+  }, dropped);
+  const connection = { send: (text) => !done && handle.send(text), close: () => done || finish() };
+  current = connection;
+  // A transport stuck opening (a proxy that buffers, say) counts as one that failed.
+  if (mayFallBack && !worked.has(mine) && mine !== "longpoll") {
+    fallbackTimer = setTimeout(dropped, FALLBACK_AFTER);
+  }
+}
+
+/** Says `text` with a POST; a refusal shows as a notice. */
+async function post(text) {
+  const name = encodeURIComponent(form.elements.name.value);
+  const response = await fetch(`/chat/say?name=${name}`, { method: "POST", body: text }).catch(() => null);
+  if (response === null) return notice(`not sent: ${text} (offline)`);
+  if (!response.ok) {
+    const why = (await response.json().catch(() => null))?.error ??
+      `${response.status} ${response.statusText}`;
+    notice(`not sent: ${text} (${why})`);
+  }
 }
 
 /** Says `text`: over the socket when there is one, else with a POST. */
-async function say(text) {
-  if (current?.send(text)) return;
-  const name = encodeURIComponent(form.elements.name.value);
-  const response = await fetch(`/chat/say?name=${name}`, { method: "POST", body: text }).catch(() => null);
-  if (response === null || !response.ok) {
-    notice(`not sent: ${response ? (await response.json()).error : "offline"}`);
-  }
+function say(text) {
+  if (!current?.send(text)) post(text);
 }
 
 form.addEventListener("submit", (event) => {
@@ -210,7 +247,6 @@ $("away").addEventListener("click", () => {
   if (away) {
     clearTimeout(retryTimer);
     current?.close();
-    current = null;
     setState("away");
   } else {
     connect(); // from the last offset seen: what was said meanwhile arrives at once

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 // @ts-types="npm:@types/ws@8.18.2"
 import WebSocketClient from "ws";
-import type { QueueRead } from "../../core/mod.ts";
+import { BusUnavailable, MemoryBus, type QueueRead } from "../../core/mod.ts";
 import { CANNOT_TAKE, createChat, MAX_TEXT, type Message } from "../../examples/chat.ts";
 import { Client, get, header, HOST, responseTo, startServer, until } from "../http.ts";
 
@@ -151,42 +151,81 @@ Deno.test("chat: an event stream reset onto an empty history sends one reset, th
   }
 });
 
+/** What the server sent on a socket: reads of the room, acknowledgements and refusals, in order. */
+type SocketMessage = Read | { said: true } | { error: string };
+
 function openSocket(
   port: number,
   query: string,
-): Promise<{ ws: WebSocketClient; reads: Read[]; closed: Promise<number> }> {
+): Promise<{ ws: WebSocketClient; got: SocketMessage[]; reads: () => Read[]; closed: Promise<number> }> {
   const ws = new WebSocketClient(`ws://${HOST}:${port}/socket${query}`);
-  const reads: Read[] = [];
-  ws.on("message", (data: Buffer) => reads.push(JSON.parse(data.toString())));
+  const got: SocketMessage[] = [];
+  ws.on("message", (data: Buffer) => got.push(JSON.parse(data.toString())));
   const closed = new Promise<number>((resolve) => ws.once("close", (code: number) => resolve(code)));
+  const reads = () => got.filter((m): m is Read => "entries" in m);
   return new Promise((resolve, reject) => {
-    ws.once("open", () => resolve({ ws, reads, closed }));
+    ws.once("open", () => resolve({ ws, got, reads, closed }));
     ws.once("error", reject);
   });
 }
 
-Deno.test("chat: a WebSocket says what it is sent and hears every message, from its offset on", async () => {
+Deno.test("chat: a WebSocket says what it is sent, acknowledges it, and hears every message from its offset on", async () => {
   const { t } = startChat();
   try {
     await say(t.port, "ann", "before");
     const a = await openSocket(t.port, "?name=zoe");
-    await until(() => a.reads.length === 1, 2000, "the history");
-    assert.deepEqual(a.reads[0].entries.map((e) => e.message.text), ["before"]);
+    await until(() => a.reads().length === 1, 2000, "the history");
+    assert.deepEqual(a.reads()[0].entries.map((e) => e.message.text), ["before"]);
     a.ws.send("héllo from zoe");
-    await until(() => a.reads.length === 2, 2000, "its own message back");
-    assert.deepEqual(a.reads[1].entries.map((e) => [e.message.from, e.message.text]), [[
+    await until(
+      () => a.reads().length === 2 && a.got.length === 3,
+      2000,
+      "its own message back, and the ack",
+    );
+    assert.deepEqual(a.got.find((m) => !("entries" in m)), { said: true });
+    assert.deepEqual(a.reads()[1].entries.map((e) => [e.message.from, e.message.text]), [[
       "zoe",
       "héllo from zoe",
     ]]);
     // Another socket, from the first message's offset on: only what came after.
-    const b = await openSocket(t.port, `?after=${a.reads[0].entries[0].offset}`);
-    await until(() => b.reads.length === 1, 2000, "what b missed");
-    assert.deepEqual(b.reads[0].entries.map((e) => e.message.text), ["héllo from zoe"]);
+    const b = await openSocket(t.port, `?after=${a.reads()[0].entries[0].offset}`);
+    await until(() => b.reads().length === 1, 2000, "what b missed");
+    assert.deepEqual(b.reads()[0].entries.map((e) => e.message.text), ["héllo from zoe"]);
     // What the chat cannot take closes the socket with a code that says why.
     a.ws.send("x".repeat(MAX_TEXT + 1));
     assert.equal(await a.closed, CANNOT_TAKE);
     b.ws.send(new Uint8Array([1, 2, 3]));
     assert.equal(await b.closed, CANNOT_TAKE);
+    assert.deepEqual(t.errors, []);
+  } finally {
+    await t.stop();
+  }
+});
+
+/** A bus whose store is down: every append fails, as Redis gone away does. */
+class DownBus extends MemoryBus {
+  override append(): Promise<string> {
+    return Promise.reject(new BusUnavailable("redis://127.0.0.1:1 is unreachable"));
+  }
+}
+
+Deno.test("chat: a message the store refuses is answered with an error, on the socket (which stays open) and by POST", async () => {
+  const chat = createChat({ name: `chat-${crypto.randomUUID()}` });
+  const t = startServer(chat.routes, { bus: new DownBus() });
+  try {
+    const a = await openSocket(t.port, "?name=zoe");
+    a.ws.send("lost?");
+    await until(() => a.got.length === 1, 2000, "the refusal");
+    assert.deepEqual(a.got, [{
+      error: 'not said: PublishSubscribeQueue.publish("' + chat.room.name +
+        '"): not stored: redis://127.0.0.1:1 is unreachable',
+    }]);
+    assert.equal(a.ws.readyState, WebSocketClient.OPEN);
+    a.ws.close(1000);
+    assert.equal(await a.closed, 1000);
+    const posted = await say(t.port, "ann", "lost too?");
+    assert.equal(posted.status, 503);
+    assert.match(posted.text, /^\{"error":"not said: .*redis:\/\/127\.0\.0\.1:1 is unreachable"\}$/);
     assert.deepEqual(t.errors, []);
   } finally {
     await t.stop();

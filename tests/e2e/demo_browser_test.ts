@@ -27,8 +27,10 @@ const LABELS: Record<Transport, string> = {
 const BROWSER_TEST = { sanitizeOps: false, sanitizeResources: false };
 
 /** The demo through the CLI, as `deno task start` runs it (more CLI arguments in `extra`). */
-async function startDemo(extra: string[] = []): Promise<{ cli: RunningCli; base: string }> {
-  const port = freePort();
+async function startDemo(
+  extra: string[] = [],
+  port = freePort(),
+): Promise<{ cli: RunningCli; base: string }> {
   const cli = new RunningCli([DEMO, "--bind", `127.0.0.1:${port}`, ...extra]);
   const workers = extra.includes("--workers") ? Number(extra[extra.indexOf("--workers") + 1]) : 1;
   await cli.until(() => cli.announcedPids.length === workers, `${workers} worker(s) listening`, 30_000);
@@ -85,7 +87,7 @@ Deno.test({
     "demo in Chromium: the chat over every transport and every pair, away and back, the live panel, wait_app",
   ...BROWSER_TEST,
   fn: async (t) => {
-    const { cli, base } = await startDemo();
+    let { cli, base } = await startDemo();
     const browser = await launchChromium();
     try {
       await t.step(
@@ -146,6 +148,45 @@ Deno.test({
             await page.context().close();
             assert.deepEqual(errors, []);
           }
+        },
+      );
+
+      await t.step(
+        "without a WebSocket the default page falls back to Server-Sent Events, and still chats",
+        async () => {
+          const { page, errors } = await newPage(browser);
+          page.setDefaultTimeout(10_000);
+          // A browser (or a proxy) where WebSockets never open: the socket closes before it opened.
+          await page.addInitScript(`window.WebSocket = class {
+          static OPEN = 1;
+          constructor() { this.readyState = 3; setTimeout(() => this.onclose?.({ code: 1006 }), 10); }
+          send() {}
+          close() {}
+        };`);
+          await page.goto(`${base}/`);
+          await waitForState(page, "connected");
+          assert.equal(await page.textContent("#transport"), "Server-Sent Events");
+          const text = unique("after the fallback");
+          await say(page, text);
+          await waitToSee(page, text);
+          await page.context().close();
+          assert.deepEqual(errors, []);
+        },
+      );
+
+      await t.step(
+        "on a phone-sized screen nothing scrolls sideways and the send button is in view",
+        async () => {
+          const { page, errors } = await newPage(browser);
+          await page.setViewportSize({ width: 375, height: 700 });
+          await page.goto(`${base}/?transport=sse`);
+          await waitForState(page, "connected");
+          const width = await page.evaluate<number>("document.documentElement.scrollWidth");
+          assert.ok(width <= 375, `the page is ${width} px wide`);
+          const button = (await page.locator("#say button").boundingBox())!;
+          assert.ok(button.x >= 0 && button.x + button.width <= 375, JSON.stringify(button));
+          await page.context().close();
+          assert.deepEqual(errors, []);
         },
       );
 
@@ -230,6 +271,33 @@ Deno.test({
           );
           await page.context().close();
           assert.deepEqual(errors, []);
+        },
+      );
+      await t.step(
+        "a server restart: the page reconnects on its own transport, and starts over from the new history",
+        async () => {
+          const { page, errors } = await openChat(browser, base);
+          assert.equal(await page.textContent("#transport"), "WebSocket");
+          assert.equal((await cli.stop()).code, 0, cli.output());
+          await waitForState(page, "reconnecting");
+          await page.waitForTimeout(1000); // a few attempts fail while nothing listens
+          ({ cli, base } = await startDemo([], Number(new URL(base).port)));
+          await waitForState(page, "connected");
+          assert.equal(
+            await page.textContent("#transport"),
+            "WebSocket",
+            "no fallback for a transport that worked",
+          );
+          const text = unique("after the restart");
+          await say(page, text);
+          await waitToSee(page, text);
+          // The new server's history (in memory) is not the old one: the page was told, and shows the new.
+          assert.deepEqual(await shown(page), [text]);
+          assert.match((await page.textContent("#messages li.notice"))!, /the history was reset/);
+          await page.context().close();
+          // The browser reported only refused connections while nothing listened (the socket, the live panel).
+          const refused = /WebSocket connection to .* failed|net::ERR_CONNECTION_REFUSED/;
+          assert.deepEqual(errors.filter((e) => !refused.test(e)), []);
         },
       );
     } finally {
