@@ -344,6 +344,12 @@ Deno.test({
         await waitToSee(page, there);
         await waitToSee(page, back);
       }
+      // And each of them speaks to all the others, on both workers.
+      for (const speaker of later) {
+        const text = unique(`from a ${await speaker.page.textContent("#transport")}`);
+        await say(speaker.page, text);
+        for (const { page } of [a, b, ...later]) await waitToSee(page, text);
+      }
       assert.deepEqual([a, b, ...later].flatMap((opened) => opened.errors), []);
     } finally {
       await browser.close();
