@@ -169,6 +169,7 @@ const FALLBACK_AFTER = 5000;
 function connect() {
   clearTimeout(retryTimer);
   $("transport").textContent = LABELS[transport];
+  $("transport").dataset.transport = transport; // the name ?transport= takes: websocket, sse or longpoll
   setState("connecting");
   const mine = transport;
   let done = false;

@@ -141,6 +141,7 @@ Deno.test({
             const { page, errors } = await openChat(browser, base, transport);
             assert.equal(await page.title(), "cogen for Deno: chat");
             assert.equal(await page.textContent("#transport"), LABELS[transport ?? "websocket"]);
+            assert.equal(await page.getAttribute("#transport", "data-transport"), transport ?? "websocket");
             const loaded = await page.evaluate<number>(
               'performance.getEntriesByType("navigation")[0].loadEventEnd',
             );
