@@ -4,7 +4,9 @@
  * route: `bench/servers/ours_websocket.ts`), `Deno.serve` with
  * `Deno.upgradeWebSocket` (`bench/servers/deno_serve_websocket.ts`) and
  * `node:http` with the `ws` package (`bench/servers/node_websocket.mjs`,
- * under Node) — on three scenarios:
+ * under Node), and the floor on `Deno.listen`
+ * (`bench/servers/deno_listen_floor_websocket.ts`: the least a server on
+ * `Deno.Conn` can do) — on three scenarios:
  *
  * 1. echo: messages per second on 64 sockets with 16 messages of 32 bytes
  *    in flight on each;
@@ -15,7 +17,7 @@
  *
  * Every round, each server runs each mode in a fresh process, with a fresh
  * client process (`bench/websocket_client.ts`, the same hand-written client
- * for all three, which checks every message); the servers take turns and
+ * for all four, which checks every message); the servers take turns and
  * the tables show the medians.
  *
  * @module
@@ -39,13 +41,14 @@ export interface WebSocketOptions {
 }
 
 /** The servers compared, in the order they take turns. */
-const WS_SERVERS = ["ours", "deno", "node"] as const;
+const WS_SERVERS = ["ours", "deno", "node", "floor"] as const;
 type WsServer = typeof WS_SERVERS[number];
 const WS_VERSION = "8.23.0";
 const TITLE: Record<WsServer, string> = {
   ours: "ours",
   deno: "Deno.serve + upgradeWebSocket",
   node: `node:http + ws ${WS_VERSION}`,
+  floor: "Deno.listen floor",
 };
 type Mode = "echo" | "broadcast";
 /** The echo's load: sockets, and messages in flight on each. */
@@ -87,8 +90,8 @@ export async function runWebsocket(options: WebSocketOptions): Promise<SectionOu
   const started = performance.now();
   const wsModule = await nodeWs(options.log);
   const runs: Record<Mode, Record<WsServer, Run[]>> = {
-    echo: { ours: [], deno: [], node: [] },
-    broadcast: { ours: [], deno: [], node: [] },
+    echo: { ours: [], deno: [], node: [], floor: [] },
+    broadcast: { ours: [], deno: [], node: [], floor: [] },
   };
   for (let round = 1; round <= rounds; round++) {
     for (const mode of ["echo", "broadcast"] as const) {
@@ -164,7 +167,11 @@ async function oneRun(
 /** The command line of server `name` (relative to the repository root). */
 async function serverCommand(name: WsServer): Promise<[string, string[]]> {
   if (name === "node") return [(await findNode()).path, ["bench/servers/node_websocket.mjs"]];
-  const file = name === "ours" ? "bench/servers/ours_websocket.ts" : "bench/servers/deno_serve_websocket.ts";
+  const file = {
+    ours: "bench/servers/ours_websocket.ts",
+    deno: "bench/servers/deno_serve_websocket.ts",
+    floor: "bench/servers/deno_listen_floor_websocket.ts",
+  }[name];
   return [Deno.execPath(), ["run", "-A", file]];
 }
 
@@ -391,9 +398,12 @@ function render(runs: Record<Mode, Record<WsServer, Run[]>>, c: RenderContext): 
     )
   );
   const versus = (vs: WsServer) => metrics.slice(0, 3).map((m) => `${m.short} ${ratio(m, vs)}`).join(", ");
+  const floorNote =
+    "**Ours ÷ the Deno.listen floor** (the least a server writing with `Deno.Conn` can do): " +
+    `${versus("floor")}.`;
   const met = targets.filter((t) => t.met === true).length;
   const headline = [
-    `**Ours ÷ Deno.serve:** ${versus("deno")}. **Ours ÷ node:http + ws:** ${versus("node")}.`,
+    `**Ours ÷ Deno.serve:** ${versus("deno")}. **Ours ÷ node:http + ws:** ${versus("node")}. ${floorNote}`,
     "(Above 1 is better for echo messages/s; below 1 is better for the broadcast time and the RSS.)",
     `**Targets: ${met} of ${targets.length} met.** ${
       targets.map((t) => `${t.m.short} ${t.text} ${mark(t.met)} (${t.figure})`).join("; ")
@@ -406,13 +416,13 @@ function render(runs: Record<Mode, Record<WsServer, Run[]>>, c: RenderContext): 
   const table = [
     `| measurement | ${
       WS_SERVERS.map((s) => TITLE[s]).join(" | ")
-    } | ours ÷ Deno.serve | ours ÷ node + ws | ` +
+    } | ours ÷ Deno.serve | ours ÷ node + ws | ours ÷ floor | ` +
     "target (ours) | the issue's figures (this machine) |",
-    "|---|--:|--:|--:|--:|--:|---|---|",
+    "|---|--:|--:|--:|--:|--:|--:|--:|---|---|",
     ...metrics.map((m) =>
       `| ${m.label} | ${WS_SERVERS.map((s) => show(med(m, s), m.unit)).join(" | ")} | ${ratio(m, "deno")} | ${
         ratio(m, "node")
-      } | ${
+      } | ${ratio(m, "floor")} | ${
         targets.filter((t) => t.m === m).map((t) => `${t.text}: ${mark(t.met)} (${t.figure})`).join("; ") ||
         "—"
       } | ${m.issue} |`
@@ -421,7 +431,7 @@ function render(runs: Record<Mode, Record<WsServer, Run[]>>, c: RenderContext): 
       WS_SERVERS.map((s) => `${fmt(cpuRow(s, "serverCpuMs"), 2)} / ${fmt(cpuRow(s, "clientCpuMs"), 2)}`).join(
         " | ",
       )
-    } | — | — | — | — |`,
+    } | — | — | — | — | — |`,
   ].join("\n");
 
   const perRound = [
@@ -455,9 +465,13 @@ function render(runs: Record<Mode, Record<WsServer, Run[]>>, c: RenderContext): 
     "`Signal` from `/signal`); Deno.serve, `deno run -A bench/servers/deno_serve_websocket.ts` " +
     "(`Deno.upgradeWebSocket`, `onmessage` sends back `event.data`, the held sockets in a Set); node, " +
     `\`bench/servers/node_websocket.mjs\` under ${c.node} with \`ws@${WS_VERSION}\` (\`noServer\`, no ` +
-    "permessage-deflate, no `bufferutil`/`utf-8-validate`; installed once with npm into `~/.cache/cogen-bench`). " +
-    "The servers take turns: echo on ours, Deno.serve, node, then the broadcast on each, then the next round.",
-    "The client (`bench/websocket_client.ts`, its own `deno run` process, the same for all three) speaks " +
+    "permessage-deflate, no `bufferutil`/`utf-8-validate`; installed once with npm into `~/.cache/cogen-bench`); " +
+    "the floor, `deno run -A bench/servers/deno_listen_floor_websocket.ts`, not a conforming server but the least " +
+    "a program on `Deno.listen` can do for the contract (the handshake's key, frames echoed as they come, the " +
+    "broadcast's frame written to every socket with `conn.write`, not awaited). " +
+    "The servers take turns: echo on ours, Deno.serve, node, the floor, then the broadcast on each, then the " +
+    "next round.",
+    "The client (`bench/websocket_client.ts`, its own `deno run` process, the same for all four) speaks " +
     "WebSocket by hand on raw `Deno.connect` sockets: the opening handshake, masked frames out (a random " +
     "mask per socket), a minimal frame parser that reads frames in place; pings are answered.",
     `Echo: ${SOCKETS} sockets to \`/ws\`, each with ${IN_FLIGHT} text messages of 32 bytes in flight (12 ` +
