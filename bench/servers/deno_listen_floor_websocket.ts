@@ -72,11 +72,7 @@ async function serveConnection(conn: Deno.Conn): Promise<void> {
   let len = 0;
   let end = -1;
   while (end < 0) {
-    if (len === buf.length) {
-      const bigger = new Uint8Array(buf.length * 2);
-      bigger.set(buf);
-      buf = bigger;
-    }
+    if (len === buf.length) buf = doubled(buf);
     const n = await conn.read(buf.subarray(len));
     if (n === null) return conn.close();
     len += n;
@@ -130,11 +126,7 @@ async function serveConnection(conn: Deno.Conn): Promise<void> {
       }
       buf.copyWithin(0, at, len);
       len -= at;
-      if (len === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
-      }
+      if (len === buf.length) buf = doubled(buf);
       const n = await conn.read(buf.subarray(len));
       if (n === null) break;
       len += n;
@@ -147,6 +139,13 @@ async function serveConnection(conn: Deno.Conn): Promise<void> {
       // Closed already.
     }
   }
+}
+
+/** `buf` copied into one twice its size: room for a longer head or frame. */
+function doubled(buf: Uint8Array): Uint8Array<ArrayBuffer> {
+  const bigger = new Uint8Array(buf.length * 2);
+  bigger.set(buf);
+  return bigger;
 }
 
 /** Where `\r\n\r\n` starts in `buf[0, len)`, or -1. */
