@@ -147,22 +147,28 @@ export function renderComparison(
     return Number.isFinite(v) ? `${show(v)} ${m.unit}` : "—";
   };
   const cell = (m: Metric, vs: ServerName, of: ServerName = "ours") => ratioText(ratio(rounds, m, vs, of));
-  // The floor's columns only where it ran: ours ÷ floor says how much of the way to it is left.
+  // The floors' columns only where they ran: ours ÷ floor says how much of the way to it is left.
   const floor = rounds.floor.length > 0;
-  const servers = SERVERS.filter((s) => s !== "floor" || floor);
+  const wsgi = rounds.floorWsgi.length > 0;
+  const servers = SERVERS.filter((s) => (s !== "floor" || floor) && (s !== "floorWsgi" || wsgi));
   const targets = metrics.flatMap((m) =>
     (m.targets ?? []).map((t) => ({ m, t, text: targetText(m, t), ...check(rounds, m, t) }))
   );
   const table = [
-    `| measurement | ours | Deno.serve | node:http (Node) |${floor ? " Deno.listen floor |" : ""} ` +
-    `ours ÷ Deno.serve | ours ÷ node:http |${
-      floor ? " ours ÷ floor | floor ÷ Deno.serve |" : ""
+    `| measurement | ours | Deno.serve | node:http (Node) |${floor ? " Deno.listen floor |" : ""}${
+      wsgi ? " WSGI-shape floor |" : ""
+    } ours ÷ Deno.serve | ours ÷ node:http |${floor ? " ours ÷ floor | floor ÷ Deno.serve |" : ""}${
+      wsgi ? " ours ÷ WSGI-shape floor |" : ""
     } target (ours) |`,
-    `|---|--:|--:|--:|${floor ? "--:|" : ""}--:|--:|${floor ? "--:|--:|" : ""}---|`,
+    `|---|--:|--:|--:|${floor ? "--:|" : ""}${wsgi ? "--:|" : ""}--:|--:|${floor ? "--:|--:|" : ""}${
+      wsgi ? "--:|" : ""
+    }---|`,
     ...metrics.map((m) =>
       `| ${m.label} | ${servers.map((s) => value(s, m)).join(" | ")} | ${cell(m, "deno")} | ${
         cell(m, "node")
-      } |${floor ? ` ${cell(m, "floor")} | ${cell(m, "deno", "floor")} |` : ""} ${
+      } |${floor ? ` ${cell(m, "floor")} | ${cell(m, "deno", "floor")} |` : ""}${
+        wsgi ? ` ${cell(m, "floorWsgi")} |` : ""
+      } ${
         targets.filter((x) => x.m === m).map((x) => `${x.text}: ${mark(x.met)} (${x.figure})`).join("; ") ||
         "—"
       } |`
@@ -187,6 +193,10 @@ export function renderComparison(
     floor
       ? "**The Deno.listen floor ÷ Deno.serve** (the most any server on `Deno.listen` could reach): " +
         `${versus("deno", "floor")}.`
+      : "",
+    wsgi
+      ? "**Ours ÷ the WSGI-shape floor** (the Deno.listen floor plus an environ and a suspended generator app " +
+        `per request, the least the contract keeps): ${versus("floorWsgi")}.`
       : "",
     higher.length > 0 && lower.length > 0
       ? `(Above 1 is better for ${higher.join(", ")}; below 1 is better for ${lower.join(", ")}.)`

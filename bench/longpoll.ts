@@ -103,7 +103,11 @@ export async function runLongpoll(options: LongpollOptions): Promise<SectionOutp
       "wait; Deno.serve: `request.signal`'s abort; node:http: the response's `close`). `/stats`: the number " +
       "of clients waiting, on every server. The Deno.listen floor (`APP=longpoll` in " +
       "`bench/servers/deno_listen_floor.ts`, `deno run -A`) is not a server but the least a program on Deno's " +
-      "sockets can do for the contract: a held client is its `Deno.Conn` in a Set and one pending 64-byte read.",
+      "sockets can do for the contract: a held client is its `Deno.Conn` in a Set and one pending 64-byte read. " +
+      "The WSGI-shape floor (the same file with `--shape=wsgi`) adds what the WSGI contract itself keeps per " +
+      "held request and nothing else: the environ (our environ's fields, the headers as `HTTP_*` keys) and " +
+      "the app, an async generator suspended at the `yield` of its wait, which the signal resumes; no " +
+      "scheduler, task, parser state, output or timeouts.",
       "Cold, as real load arrives: every round is a fresh server process, and nothing is sent to it before " +
       "its RSS is first read (`VmRSS` of `/proc/PID/status`, once two readings 250 ms apart differ by < 1%) — " +
       'no warm-up, which would leave pooled buffers in the "before" figure. Then the client ' +

@@ -10,6 +10,7 @@
  * | `deno`       | `deno run -A bench/servers/deno_serve.ts` (`APP=…`) | same | same |
  * | `node`       | `node bench/servers/node_http.mjs` (`APP=…`) | same | same |
  * | `floor`      | `deno run -A bench/servers/deno_listen_floor.ts` (`APP=…`) | — | same |
+ * | `floorWsgi`  | — | — | `deno run -A bench/servers/deno_listen_floor.ts --shape=wsgi` |
  *
  * `node:http` runs under Node itself (`node`, checked to be Node.js: see
  * {@linkcode findNode}), not under Deno's Node compatibility layer (which
@@ -22,11 +23,13 @@ import { spawnTracked, withOpenFiles } from "./subprocess.ts";
 
 /**
  * The servers compared, in the order they take turns within a round. The
- * last, `floor`, is not a server but the least a program on `Deno.listen`
- * can do for the contract (`bench/servers/deno_listen_floor.ts`): it shows
- * how close to it ours comes, for the sections it can run.
+ * last two are not servers: `floor` is the least a program on `Deno.listen`
+ * can do for the contract (`bench/servers/deno_listen_floor.ts`), and shows
+ * how close to it ours comes, for the sections it can run; `floorWsgi`
+ * (`longpoll` only) is that floor plus what the WSGI contract itself keeps
+ * per held request, an environ and a suspended generator app.
  */
-export const SERVERS = ["ours", "deno", "node", "floor"] as const;
+export const SERVERS = ["ours", "deno", "node", "floor", "floorWsgi"] as const;
 /**
  * The servers of the `workers` section, each on every core of the machine
  * in its own way: ours through the CLI with one and with
@@ -44,6 +47,7 @@ export const SERVER_TITLE: Record<ServerName, string> = {
   deno: "Deno.serve",
   node: "node:http",
   floor: "Deno.listen floor",
+  floorWsgi: "WSGI-shape floor",
   ours1: "ours, 1 worker",
   oursN: `ours, ${WORKERS} workers`,
   denoParallel: `deno serve --parallel (${WORKERS})`,
@@ -53,10 +57,15 @@ export const SERVER_TITLE: Record<ServerName, string> = {
 /** The app a server runs: one per section (`workers` is `hello` on every core). */
 export type ServerApp = "hello" | "transfer" | "longpoll" | "workers";
 
-/** The servers a section compares: the floor has no `transfer` (it parses no bodies). */
+/**
+ * The servers a section compares: the floor has no `transfer` (it parses no
+ * bodies), and its WSGI shape is for `longpoll` only (what a held request
+ * keeps).
+ */
 export function serversFor(app: ServerApp): readonly ServerName[] {
   if (app === "workers") return MULTI_SERVERS;
-  return app === "transfer" ? SERVERS.filter((s) => s !== "floor") : SERVERS;
+  if (app === "longpoll") return SERVERS;
+  return SERVERS.filter((s) => s !== "floorWsgi" && (app !== "transfer" || s !== "floor"));
 }
 
 /** Node.js as found on PATH: its executable and version. */
@@ -129,6 +138,10 @@ export async function serverCommand(name: ServerName, app: ServerApp): Promise<[
     ]];
   }
   if (name === "floor" && app === "transfer") throw new Error("the Deno.listen floor has no transfer app");
+  if (name === "floorWsgi") {
+    if (app !== "longpoll") throw new Error("the WSGI-shape floor has only the longpoll app");
+    return [Deno.execPath(), ["run", "-A", "bench/servers/deno_listen_floor.ts", "--shape=wsgi"]];
+  }
   const file = name === "deno"
     ? "bench/servers/deno_serve.ts"
     : name === "floor"

@@ -12,6 +12,14 @@
  *   woke, `/stats` how many wait; one 1 KiB read buffer per connection while
  *   it reads a head. A held connection closes when its read ends (the
  *   client left, or sent more after its answer).
+ * - `longpoll` with `--shape=wsgi`: the same, and each held client also
+ *   keeps what the WSGI contract itself asks a server to keep while a
+ *   request waits: its environ (the fields `wsgi/environ.ts` gives, the
+ *   request's headers as `HTTP_*` keys and as `cogen.headers`) and its app,
+ *   an async generator suspended at the `yield` of its wait, which the
+ *   signal resumes and whose next chunk is the answer. No scheduler, task,
+ *   parser state, output or timeouts: the least an environ-and-generator
+ *   server can hold per request on `Deno.listen`.
  *
  * It listens on `HOST`:`PORT` (default 127.0.0.1:0) and prints
  * `listening on http://HOST:PORT/`. On SIGTERM it prints `served N` (the
@@ -71,6 +79,66 @@ async function hello(conn: Deno.Conn): Promise<void> {
 
 const waiting = new Set<Deno.Conn>();
 
+/** With `--shape=wsgi`: each held client's app, suspended at its wait. */
+const apps = new Map<Deno.Conn, AsyncGenerator<unknown, void, string>>();
+const WSGI_SHAPE = Deno.args.includes("--shape=wsgi");
+const WSGI_VERSION = [1, 0] as const;
+const ERRORS = { write(_text: string) {}, writelines(_lines: Iterable<string>) {}, flush() {} };
+
+/** The long-poll app as a WSGI app: waits for the signal's value, then answers it. */
+async function* waitApp(_environ: Record<string, unknown>): AsyncGenerator<unknown, void, string> {
+  const value = yield { wait: "longpoll" };
+  yield `${value}\n`;
+}
+
+/** The environ of a held request: the fields our server's environ has, the headers from the head's bytes. */
+function environOf(conn: Deno.Conn, head: string): Record<string, unknown> {
+  const lines = head.split("\r\n");
+  const [method = "", target = "", version = ""] = lines[0].split(" ");
+  const query = target.indexOf("?");
+  const addr = conn.remoteAddr as Deno.NetAddr;
+  const headers: string[] = [];
+  const environ: Record<string, unknown> = {
+    REQUEST_METHOD: method,
+    SCRIPT_NAME: "",
+    PATH_INFO: query < 0 ? target : target.slice(0, query),
+    QUERY_STRING: query < 0 ? "" : target.slice(query + 1),
+    REQUEST_URI: target,
+    CONTENT_TYPE: "",
+    CONTENT_LENGTH: "",
+    SERVER_NAME: hostname,
+    SERVER_PORT: serverPort,
+    SERVER_PROTOCOL: version,
+    SERVER_SOFTWARE: "floor",
+    ACTUAL_SERVER_PROTOCOL: "HTTP/1.1",
+    REMOTE_ADDR: addr.hostname,
+    REMOTE_PORT: String(addr.port),
+    AUTH_TYPE: "",
+    REMOTE_USER: "",
+    "wsgi.version": WSGI_VERSION,
+    "wsgi.url_scheme": "http",
+    "wsgi.input": null,
+    "wsgi.errors": ERRORS,
+    "wsgi.multithread": false,
+    "wsgi.multiprocess": false,
+    "wsgi.run_once": false,
+    "wsgi.file_wrapper": null,
+    cogen: null,
+    "cogen.wsgi": null,
+    "cogen.sched": null,
+    "cogen.http_connection": conn,
+    "cogen.headers": headers,
+  };
+  for (let i = 1; i < lines.length && lines[i] !== ""; i++) {
+    const colon = lines[i].indexOf(":");
+    const name = lines[i].slice(0, colon);
+    const value = lines[i].slice(colon + 1).trim();
+    headers.push(name, value);
+    environ[`HTTP_${name.toUpperCase().replaceAll("-", "_")}`] = value;
+  }
+  return environ;
+}
+
 function answer(conn: Deno.Conn, body: string): void {
   served++;
   const text = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
@@ -96,9 +164,19 @@ async function longpoll(conn: Deno.Conn): Promise<void> {
     const target = line.split(" ")[1] ?? "";
     if (target.startsWith("/wait")) {
       waiting.add(conn);
+      if (WSGI_SHAPE) {
+        const app = waitApp(environOf(conn, new TextDecoder().decode(buf.subarray(0, n))));
+        app.next(); // to its wait
+        apps.set(conn, app);
+      }
       // The read ends when the client leaves (or, unexpected here, sends more): it is closed either way.
       const leaving = () => {
         waiting.delete(conn);
+        const app = apps.get(conn);
+        if (app !== undefined) {
+          apps.delete(conn);
+          app.return();
+        }
         close(conn);
       };
       conn.read(new Uint8Array(64)).then(leaving, leaving);
@@ -108,7 +186,14 @@ async function longpoll(conn: Deno.Conn): Promise<void> {
       const value = new URLSearchParams(target.split("?")[1] ?? "").get("value") ?? "";
       const woken = [...waiting];
       waiting.clear();
-      for (const held of woken) answer(held, `${value}\n`);
+      for (const held of woken) {
+        const app = apps.get(held);
+        if (app === undefined) answer(held, `${value}\n`);
+        else {
+          apps.delete(held);
+          app.next(value).then((step) => answer(held, step.value as string));
+        }
+      }
       answer(conn, `${woken.length}\n`);
     } else answer(conn, `${waiting.size}\n`);
   }
@@ -131,5 +216,6 @@ Deno.addSignalListener("SIGTERM", () => {
 });
 
 const listener = Deno.listen({ hostname, port });
+const serverPort = String((listener.addr as Deno.NetAddr).port);
 console.log(listening(hostname, (listener.addr as Deno.NetAddr).port));
 for await (const conn of listener) serveConn(conn);
