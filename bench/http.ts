@@ -92,13 +92,22 @@ export interface SectionSpec {
   checks: string[];
   /** How the app and the scenarios are measured, one paragraph each. */
   method: (seconds: number) => string[];
+  /** `https` for a section over TLS (default `http`). */
+  scheme?: "http" | "https";
+  /** More environment for every server (the TLS section's `CERT_FILE` and `KEY_FILE`). */
+  env?: Record<string, string>;
 }
 
 /** One wrk run of `scenario` against `server`, with the CPU the machine spent meanwhile. */
-export async function measure(server: ServerProcess, scenario: Scenario, seconds: number): Promise<Run> {
+export async function measure(
+  server: ServerProcess,
+  scenario: Scenario,
+  seconds: number,
+  scheme: "http" | "https" = "http",
+): Promise<Run> {
   const s0 = treeCpuMs(server.pid);
   const b0 = systemBusyMs();
-  const wrk = await runWrk(`http://127.0.0.1:${server.port}${scenario.path}`, {
+  const wrk = await runWrk(`${scheme}://127.0.0.1:${server.port}${scenario.path}`, {
     ...scenario.options,
     seconds,
   });
@@ -197,13 +206,13 @@ async function oneRound(
   let counted = 0;
   let slack = 0;
   const loaded = async (scenario: Scenario, s: number) => {
-    const run = await measure(server!, scenario, s);
+    const run = await measure(server!, scenario, s, spec.scheme);
     counted += run.wrk.requests;
     slack += scenario.inFlight;
     return run;
   };
   try {
-    server = await startServer(name, spec.app);
+    server = await startServer(name, spec.app, { env: spec.env });
     counted += await spec.check(server.port).catch((error) => {
       throw new Error(`check requests: ${error instanceof Error ? error.message : error}`);
     });

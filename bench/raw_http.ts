@@ -152,16 +152,20 @@ export async function readResponses(
 }
 
 /**
- * Connects to 127.0.0.1:`port`, writes `request` (one request, or several
- * pipelined), reads `count` responses, closes. See {@linkcode readResponses}.
+ * Connects to 127.0.0.1:`port` (over TLS, trusting `caCerts`, when given),
+ * writes `request` (one request, or several pipelined), reads `count`
+ * responses, closes. See {@linkcode readResponses}.
  */
 export async function exchange(
   port: number,
   request: string | Uint8Array,
   count = 1,
   timeoutMs = 10_000,
+  caCerts?: string[],
 ): Promise<{ responses: RawResponse[]; extra: number }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = caCerts === undefined
+    ? await Deno.connect({ hostname: "127.0.0.1", port })
+    : await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts });
   try {
     const bytes = typeof request === "string" ? new TextEncoder().encode(request) : request;
     await writeAll(conn, bytes).catch(() => {}); // a server may answer and close before reading it all

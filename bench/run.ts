@@ -12,7 +12,7 @@
  *
  * Each section produces markdown (a headline, its tables, the machine and
  * the date), one file each: `core` (`bench/core.ts`), `hello`
- * (`bench/hello.ts`), `transfer` (`bench/transfer.ts`), `longpoll`
+ * (`bench/hello.ts`), `transfer` (`bench/transfer.ts`), `tls` (`bench/tls.ts`), `longpoll`
  * (`bench/longpoll.ts`), `bus` (`bench/bus.ts`), `websocket`
  * (`bench/websocket.ts`), `pool` (`bench/pool.ts`), `workers` (`bench/workers.ts`). Every server,
  * load generator and worker runs in its own subprocess, stopped by pid when
@@ -32,6 +32,7 @@ import { runPool } from "./pool.ts";
 import { runWorkers } from "./workers.ts";
 import { machineMarkdown } from "./machine.ts";
 import { sectionBlock, type SectionOutput, updateResults } from "./results.ts";
+import { runTls } from "./tls.ts";
 import { TRANSFER } from "./transfer.ts";
 
 /** What a section is given when it runs: the command line's options and where progress goes. */
@@ -82,6 +83,13 @@ const SECTIONS: Section[] = [
       runSection(TRANSFER, { rounds: ctx.int("rounds"), seconds: ctx.int("duration"), log: ctx.log }),
   },
   {
+    id: "tls",
+    title: "HTTPS hello: ours vs Deno.serve vs node:https",
+    summary: "Hello, World! over TLS under wrk: keep-alive c64 req/s and CPU per request, a new connection " +
+      "(a full handshake) per request",
+    run: (ctx) => runTls({ rounds: ctx.int("rounds"), seconds: ctx.int("duration"), log: ctx.log }),
+  },
+  {
     id: "longpoll",
     title: "Long polling: 10 000 held clients, ours vs Deno.serve vs node:http",
     summary: "10 000 clients holding GET /wait on a cold server: RSS per held client, time for one signal " +
@@ -128,7 +136,7 @@ const SECTIONS: Section[] = [
 const USAGE = [
   "usage: deno task bench [--only ID[,ID...]] [--rounds N] [--list] [--out FILE] [--no-write]",
   "       core section: [--effection-rounds N] [--budget SECONDS]",
-  "       hello, transfer, pool, workers: [--duration SECONDS] (each wrk run; default 5)",
+  "       hello, transfer, tls, pool, workers: [--duration SECONDS] (each wrk run; default 5)",
   "       websocket: [--duration SECONDS] (the echo's count; default 5)",
   "       longpoll, bus, websocket: [--clients N] (default 10000)",
   `sections: ${SECTIONS.map((s) => s.id).join(", ")}`,

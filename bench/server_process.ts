@@ -4,13 +4,16 @@
  * port is read from the `listening on http://HOST:PORT/` line every server
  * prints), with the open-files limit raised, and stopped by pid:
  *
- * | server       | hello                   | transfer                    | longpoll                   |
+ * | server       | hello (and tls)         | transfer                    | longpoll                   |
  * | ------------ | ----------------------- | --------------------------- | -------------------------- |
  * | `ours`       | `deno run -A examples/hello.ts` | `deno run -A bench/servers/ours.ts` | `deno run -A examples/longpoll.ts` |
  * | `deno`       | `deno run -A bench/servers/deno_serve.ts` (`APP=…`) | same | same |
  * | `node`       | `node bench/servers/node_http.mjs` (`APP=…`) | same | same |
  * | `floor`      | `deno run -A bench/servers/deno_listen_floor.ts` (`APP=…`) | — | same |
  * | `floorWsgi`  | — | — | `deno run -A bench/servers/deno_listen_floor.ts --shape=wsgi` |
+ *
+ * The `tls` section runs the hello servers over HTTPS: `CERT_FILE` and
+ * `KEY_FILE` in their environment (see {@linkcode StartOptions.env}).
  *
  * `node:http` runs under Node itself (`node`, checked to be Node.js: see
  * {@linkcode findNode}), not under Deno's Node compatibility layer (which
@@ -54,8 +57,8 @@ export const SERVER_TITLE: Record<ServerName, string> = {
   nodeCluster: `node cluster (${WORKERS})`,
 };
 
-/** The app a server runs: one per section (`workers` is `hello` on every core). */
-export type ServerApp = "hello" | "transfer" | "longpoll" | "workers";
+/** The app a server runs: one per section (`workers` is `hello` on every core, `tls` is `hello` over HTTPS). */
+export type ServerApp = "hello" | "transfer" | "longpoll" | "workers" | "tls";
 
 /**
  * The servers a section compares: the floor has no `transfer` (it parses no
@@ -149,6 +152,7 @@ export async function serverCommand(name: ServerName, app: ServerApp): Promise<[
     : {
       hello: "examples/hello.ts",
       workers: "examples/hello.ts",
+      tls: "examples/hello.ts",
       transfer: "bench/servers/ours.ts",
       longpoll: "examples/longpoll.ts",
     }[app];
@@ -196,6 +200,14 @@ async function drain(
   }
 }
 
+/** Options of {@linkcode startServer}. */
+export interface StartOptions {
+  /** Ms to wait for its `listening on` line. Default 30 000. */
+  timeoutMs?: number;
+  /** More environment for it (the `tls` section's `CERT_FILE` and `KEY_FILE`). */
+  env?: Record<string, string>;
+}
+
 /**
  * Starts server `name` running `app` and resolves once it listens. Throws,
  * with the end of its stderr, if it exits first or does not listen within
@@ -204,11 +216,17 @@ async function drain(
 export async function startServer(
   name: ServerName,
   app: ServerApp,
-  timeoutMs = 30_000,
+  options: StartOptions = {},
 ): Promise<ServerProcess> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const [cmd, args] = withOpenFiles(...await serverCommand(name, app));
   const child = spawnTracked(cmd, args, {
-    env: { HOST: "127.0.0.1", PORT: "0", APP: app === "workers" ? "hello" : app },
+    env: {
+      HOST: "127.0.0.1",
+      PORT: "0",
+      APP: app === "workers" || app === "tls" ? "hello" : app,
+      ...options.env,
+    },
   });
   const stdout = { text: "" };
   const stderr = { text: "" };
@@ -217,14 +235,14 @@ export async function startServer(
   const drained = Promise.all([
     drain(child.stdout, (line) => {
       // `listening on http://…` (the CLI prints it once per worker, `deno serve` as `Listening on …`).
-      const port = /\b[Ll]istening on http:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
+      const port = /\b[Ll]istening on https?:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
       if (port !== undefined) listening.resolve(Number(port));
       const count = /^served (\d+)$/.exec(line)?.[1];
       if (count !== undefined) served = Number(count);
     }, stdout),
     // `deno serve` says where it listens on stderr.
     drain(child.stderr, (line) => {
-      const port = /\b[Ll]istening on http:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
+      const port = /\b[Ll]istening on https?:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
       if (port !== undefined) listening.resolve(Number(port));
     }, stderr),
   ]).catch(() => {});

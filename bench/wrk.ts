@@ -40,6 +40,8 @@ export interface WrkOptions {
   seconds: number;
   /** What each request is: a plain GET, `depth` pipelined GETs, or a POST of `size` bytes. */
   mode: { kind: "get" } | { kind: "pipeline"; depth: number } | { kind: "upload"; size: number };
+  /** Header lines every request carries (`-H`), such as `Connection: close`. */
+  headers?: string[];
 }
 
 const SCRIPT = new URL("./wrk/bench.lua", import.meta.url).pathname;
@@ -78,6 +80,7 @@ export async function runWrk(url: string, options: WrkOptions): Promise<WrkResul
     `-d${options.seconds}s`,
     "--timeout",
     "10s",
+    ...(options.headers ?? []).flatMap((line) => ["-H", line]),
     "-s",
     SCRIPT,
     url,

@@ -14,19 +14,27 @@ export const BIG_SIZE = 65536;
 
 /**
  * The server's settings from `env`: `HOST` (default 127.0.0.1), `PORT`
- * (default 0: any free port) and `APP`, one of `apps` (default the first).
- * Throws, naming `file`, for another `APP`.
+ * (default 0: any free port), `APP`, one of `apps` (default the first), and
+ * `CERT_FILE` and `KEY_FILE` (PEM files: serve HTTPS with them; both or
+ * neither). Throws, naming `file`, for another `APP` or only one of the two
+ * files.
  *
  * @template {string} A
  * @param {Record<string, string | undefined>} env
  * @param {string} file
  * @param {readonly A[]} apps
- * @returns {{ hostname: string, port: number, app: A }}
+ * @returns {{ hostname: string, port: number, app: A, tls: { certFile: string, keyFile: string } | null }}
  */
 export function settings(env, file, apps) {
   const app = /** @type {A} */ (env.APP ?? apps[0]);
   if (!apps.includes(app)) throw new Error(`${file}: APP must be one of ${apps.join(", ")}, got ${app}`);
-  return { hostname: env.HOST ?? "127.0.0.1", port: Number(env.PORT ?? 0), app };
+  const certFile = env.CERT_FILE;
+  const keyFile = env.KEY_FILE;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new Error(`${file}: set both CERT_FILE and KEY_FILE (PEM files) to serve HTTPS, or neither`);
+  }
+  const tls = certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : null;
+  return { hostname: env.HOST ?? "127.0.0.1", port: Number(env.PORT ?? 0), app, tls };
 }
 
 /**
@@ -34,9 +42,10 @@ export function settings(env, file, apps) {
  *
  * @param {string} hostname
  * @param {number} port
+ * @param {boolean} [secure] whether the server speaks HTTPS
  */
-export function listening(hostname, port) {
-  return `listening on http://${hostname}:${port}/`;
+export function listening(hostname, port, secure = false) {
+  return `listening on ${secure ? "https" : "http"}://${hostname}:${port}/`;
 }
 
 /** The long-polling clients waiting for the next signal: each a function that answers it. */

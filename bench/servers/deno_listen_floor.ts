@@ -21,6 +21,11 @@
  *   parser state, output or timeouts: the least an environ-and-generator
  *   server can hold per request on `Deno.listen`.
  *
+ * With `CERT_FILE` and `KEY_FILE` (PEM files) it listens with
+ * `Deno.listenTls`; over TLS, `hello` also honours `Connection: close` (it
+ * answers with it and closes once the answer is written), so that a client
+ * opening a connection per request measures handshakes.
+ *
  * It listens on `HOST`:`PORT` (default 127.0.0.1:0) and prints
  * `listening on http://HOST:PORT/`. On SIGTERM it prints `served N` (the
  * requests answered) and exits.
@@ -36,6 +41,11 @@ const encoder = new TextEncoder();
 const HELLO_ANSWER = encoder.encode(
   `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${HELLO.length}\r\n\r\n${HELLO}`,
 );
+const HELLO_CLOSE_ANSWER = encoder.encode(
+  `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${HELLO.length}\r\nConnection: close\r\n\r\n` +
+    HELLO,
+);
+const CLOSE = encoder.encode("connection: close");
 const IGNORE = () => {};
 
 /** Writes `data` without waiting for it; a write that took part of it is followed by one for the rest. */
@@ -56,12 +66,29 @@ function countHeads(buf: Uint8Array, n: number): number {
   return heads;
 }
 
+/** Whether `buf[0, n)` holds `Connection: close` (compared ignoring case). */
+function asksToClose(buf: Uint8Array, n: number): boolean {
+  outer: for (let i = 0; i + CLOSE.length <= n; i++) {
+    for (let k = 0; k < CLOSE.length; k++) {
+      if ((buf[i + k] | 0x20) !== (CLOSE[k] | 0x20)) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
 async function hello(conn: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(16384);
   try {
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) break;
+      // Over TLS only (the handshake runs ask for it); plain hello's loop stays as it was.
+      if (tls !== null && asksToClose(buf, n)) {
+        served++;
+        await conn.write(HELLO_CLOSE_ANSWER);
+        break;
+      }
       const heads = countHeads(buf, n);
       served += heads;
       if (heads === 1) send(conn, HELLO_ANSWER);
@@ -207,7 +234,10 @@ function close(conn: Deno.Conn): void {
   }
 }
 
-const { hostname, port, app } = settings(Deno.env.toObject(), "deno_listen_floor.ts", ["hello", "longpoll"]);
+const { hostname, port, app, tls } = settings(Deno.env.toObject(), "deno_listen_floor.ts", [
+  "hello",
+  "longpoll",
+]);
 const serveConn = { hello, longpoll }[app];
 
 Deno.addSignalListener("SIGTERM", () => {
@@ -215,7 +245,12 @@ Deno.addSignalListener("SIGTERM", () => {
   Deno.exit(0);
 });
 
-const listener = Deno.listen({ hostname, port });
+const listener = tls === null ? Deno.listen({ hostname, port }) : Deno.listenTls({
+  hostname,
+  port,
+  cert: Deno.readTextFileSync(tls.certFile),
+  key: Deno.readTextFileSync(tls.keyFile),
+});
 const serverPort = String((listener.addr as Deno.NetAddr).port);
-console.log(listening(hostname, (listener.addr as Deno.NetAddr).port));
+console.log(listening(hostname, (listener.addr as Deno.NetAddr).port, tls !== null));
 for await (const conn of listener) serveConn(conn);

@@ -9,8 +9,9 @@
  * - `longpoll`: the contract of `examples/longpoll.ts` (`contract.mjs`); a
  *   client that leaves is dropped on `request.signal`'s abort.
  *
- * It listens on `HOST`:`PORT` (default 127.0.0.1:0) and prints
- * `listening on http://HOST:PORT/`. On SIGTERM it prints `served N` (the
+ * It listens on `HOST`:`PORT` (default 127.0.0.1:0), over HTTPS with
+ * `CERT_FILE` and `KEY_FILE` (PEM files), and prints
+ * `listening on http://HOST:PORT/` (`https://`). On SIGTERM it prints `served N` (the
  * requests answered) and exits, so the bench can check wrk's counts.
  *
  * Run: `APP=hello deno run -A bench/servers/deno_serve.ts`
@@ -59,7 +60,7 @@ async function longpoll(request: Request): Promise<Response> {
 }
 
 const handlers = { hello, transfer, longpoll };
-const { hostname, port, app } = settings(Deno.env.toObject(), "deno_serve.ts", [
+const { hostname, port, app, tls } = settings(Deno.env.toObject(), "deno_serve.ts", [
   "hello",
   "transfer",
   "longpoll",
@@ -70,7 +71,14 @@ Deno.addSignalListener("SIGTERM", () => {
   Deno.exit(0);
 });
 
+const onListen = (addr: Deno.NetAddr) => console.log(listening(hostname, addr.port, tls !== null));
 Deno.serve(
-  { hostname, port, onListen: (addr) => console.log(listening(hostname, addr.port)) },
+  tls === null ? { hostname, port, onListen } : {
+    hostname,
+    port,
+    onListen,
+    cert: Deno.readTextFileSync(tls.certFile),
+    key: Deno.readTextFileSync(tls.keyFile),
+  },
   handlers[app],
 );

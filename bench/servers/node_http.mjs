@@ -4,14 +4,17 @@
  * Deno): the same three apps as `deno_serve.ts`, chosen by `APP`
  * (`hello`, `transfer`, `longpoll`), the same address (`HOST`:`PORT`,
  * default 127.0.0.1:0), the same `listening on http://HOST:PORT/` line, and
- * `served N` on SIGTERM. A long-polling client that leaves is dropped on the
+ * `served N` on SIGTERM; HTTPS (`node:https`) with `CERT_FILE` and
+ * `KEY_FILE`. A long-polling client that leaves is dropped on the
  * response's `close` event.
  *
  * Run: `APP=hello node bench/servers/node_http.mjs`
  *
  * @module
  */
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import { BIG_SIZE, HELLO, listening, settings, Waiters } from "./contract.mjs";
 
 const HELLO_BYTES = Buffer.from(HELLO);
@@ -72,15 +75,22 @@ function longpoll(request, response) {
 }
 
 const handlers = { hello, transfer, longpoll };
-const { hostname, port, app } = settings(process.env, "node_http.mjs", ["hello", "transfer", "longpoll"]);
+const { hostname, port, app, tls } = settings(process.env, "node_http.mjs", [
+  "hello",
+  "transfer",
+  "longpoll",
+]);
 
 process.on("SIGTERM", () => {
   console.log(`served ${served}`);
   process.exit(0);
 });
 
-const server = http.createServer(handlers[app]);
+const server = tls === null
+  ? http.createServer(handlers[app])
+  : https.createServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, handlers[app]);
 server.listen(port, hostname, () => {
   const address = server.address();
-  console.log(listening(hostname, typeof address === "object" && address !== null ? address.port : port));
+  const bound = typeof address === "object" && address !== null ? address.port : port;
+  console.log(listening(hostname, bound, tls !== null));
 });
