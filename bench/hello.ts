@@ -32,9 +32,9 @@ async function check(port: number): Promise<number> {
 const reqps = (run: Run) => `${count(run.wrk.reqPerSec)} req/s`;
 
 /**
- * The server's CPU time per request in µs: on a shared, noisy machine it
- * varies far less from run to run than req/s, which also moves with the
- * CPU the machine gave the server.
+ * The server's CPU time per request in µs. While the server is the limit
+ * (a full core) it is one core-second over req/s; when wrk is the limit, it
+ * shows what each request cost the server below that.
  */
 const cpuPerRequest = (run: Run) => (run.cpu.server / 100) * run.wrk.seconds * 1e6 / run.wrk.requests;
 
@@ -129,9 +129,9 @@ export const HELLO: SectionSpec = {
     "once all are answered; wrk counts every response it parses (the served-count check confirms it). " +
     `Latency: \`wrk -t1 -c1 -d${seconds}s\`, wrk's 50th and 99th percentiles.`,
     "CPU per request: the server process's CPU time during the keep-alive run (user + system, from " +
-    "`/proc/PID/stat`) over the requests wrk counted. On this shared 2-core machine req/s moves with the CPU " +
-    "the server happened to get; the CPU each request cost moves far less, so it says how much work ours " +
-    "does per request beside the others.",
+    "`/proc/PID/stat`) over the requests wrk counted. While a server uses its whole core this is that core's " +
+    "second over its req/s, and moves with the machine as req/s does; when wrk is the limit (the server below " +
+    "100%), it still shows what each request cost the server.",
     "Targets: keep-alive at least 0.90 of the floor's req/s in every round (ours and the floor of the same " +
     "round compared, as well as the medians); pipelined at least 5× Deno.serve's; c1 p99 no worse than " +
     "Deno.serve's.",

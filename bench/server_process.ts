@@ -220,30 +220,39 @@ export async function startServer(
 ): Promise<ServerProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const [cmd, args] = withOpenFiles(...await serverCommand(name, app));
-  const child = spawnTracked(cmd, args, {
-    env: {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      APP: app === "workers" || app === "tls" ? "hello" : app,
-      ...options.env,
-    },
-  });
+  const env: Record<string, string> = {
+    HOST: "127.0.0.1",
+    PORT: "0",
+    APP: app === "workers" || app === "tls" ? "hello" : app,
+    // Empty unless the section asks for TLS: files named in the bench's own environment must not leak in.
+    CERT_FILE: "",
+    KEY_FILE: "",
+    ...options.env,
+  };
+  // The scheme the server must announce: a section over TLS gets an `https://` line, every other an `http://`.
+  const scheme = env.CERT_FILE !== "" ? "https" : "http";
+  const child = spawnTracked(cmd, args, { env });
   const stdout = { text: "" };
   const stderr = { text: "" };
   const listening = Promise.withResolvers<number>();
   let served: number | undefined;
+  /** A `listening on` line: its port, if its scheme is the one expected. */
+  const announced = (line: string) => {
+    const match = /\b[Ll]istening on (https?):\/\/[^:/]+:(\d+)\//.exec(line);
+    if (match === null) return;
+    if (match[1] === scheme) listening.resolve(Number(match[2]));
+    else listening.reject(new Error(`${SERVER_TITLE[name]} listens on ${match[1]}://, not ${scheme}://`));
+  };
   const drained = Promise.all([
     drain(child.stdout, (line) => {
       // `listening on http://…` (the CLI prints it once per worker, `deno serve` as `Listening on …`).
-      const port = /\b[Ll]istening on https?:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
-      if (port !== undefined) listening.resolve(Number(port));
+      announced(line);
       const count = /^served (\d+)$/.exec(line)?.[1];
       if (count !== undefined) served = Number(count);
     }, stdout),
     // `deno serve` says where it listens on stderr.
     drain(child.stderr, (line) => {
-      const port = /\b[Ll]istening on https?:\/\/[^:/]+:(\d+)\//.exec(line)?.[1];
-      if (port !== undefined) listening.resolve(Number(port));
+      announced(line);
     }, stderr),
   ]).catch(() => {});
   let exited = false;

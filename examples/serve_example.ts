@@ -24,8 +24,9 @@ export function serveExample(app: App | Iterable<Route>, options: ServeOptions =
 
 /** `{ cert, key }` read from the files `CERT_FILE` and `KEY_FILE` name; `{}` when neither is set. */
 function tlsFromEnvironment(): { cert?: string; key?: string } {
-  const certFile = Deno.env.get("CERT_FILE");
-  const keyFile = Deno.env.get("KEY_FILE");
+  // An empty variable counts as unset.
+  const certFile = Deno.env.get("CERT_FILE") || undefined;
+  const keyFile = Deno.env.get("KEY_FILE") || undefined;
   if (certFile === undefined && keyFile === undefined) return {};
   if (certFile === undefined || keyFile === undefined) {
     throw new Error("set both CERT_FILE and KEY_FILE (PEM files) to serve HTTPS, or neither");

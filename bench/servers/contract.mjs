@@ -16,7 +16,7 @@ export const BIG_SIZE = 65536;
  * The server's settings from `env`: `HOST` (default 127.0.0.1), `PORT`
  * (default 0: any free port), `APP`, one of `apps` (default the first), and
  * `CERT_FILE` and `KEY_FILE` (PEM files: serve HTTPS with them; both or
- * neither). Throws, naming `file`, for another `APP` or only one of the two
+ * neither; empty is unset). Throws, naming `file`, for another `APP` or only one of the two
  * files.
  *
  * @template {string} A
@@ -28,8 +28,9 @@ export const BIG_SIZE = 65536;
 export function settings(env, file, apps) {
   const app = /** @type {A} */ (env.APP ?? apps[0]);
   if (!apps.includes(app)) throw new Error(`${file}: APP must be one of ${apps.join(", ")}, got ${app}`);
-  const certFile = env.CERT_FILE;
-  const keyFile = env.KEY_FILE;
+  // An empty variable counts as unset (the bench sets both empty for the sections without TLS).
+  const certFile = env.CERT_FILE || undefined;
+  const keyFile = env.KEY_FILE || undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new Error(`${file}: set both CERT_FILE and KEY_FILE (PEM files) to serve HTTPS, or neither`);
   }

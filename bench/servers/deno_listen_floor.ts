@@ -27,7 +27,7 @@
  * opening a connection per request measures handshakes.
  *
  * It listens on `HOST`:`PORT` (default 127.0.0.1:0) and prints
- * `listening on http://HOST:PORT/`. On SIGTERM it prints `served N` (the
+ * `listening on http://HOST:PORT/` (`https://` over TLS). On SIGTERM it prints `served N` (the
  * requests answered) and exits.
  *
  * Run: `APP=hello deno run -A bench/servers/deno_listen_floor.ts`
@@ -86,7 +86,9 @@ async function hello(conn: Deno.Conn): Promise<void> {
       // Over TLS only (the handshake runs ask for it); plain hello's loop stays as it was.
       if (tls !== null && asksToClose(buf, n)) {
         served++;
-        await conn.write(HELLO_CLOSE_ANSWER);
+        for (let sent = 0; sent < HELLO_CLOSE_ANSWER.length;) {
+          sent += await conn.write(HELLO_CLOSE_ANSWER.subarray(sent));
+        }
         break;
       }
       const heads = countHeads(buf, n);
@@ -106,17 +108,31 @@ async function hello(conn: Deno.Conn): Promise<void> {
 
 const waiting = new Set<Deno.Conn>();
 
-/** With `--shape=wsgi`: each held client's app, suspended at its wait. */
-const apps = new Map<Deno.Conn, AsyncGenerator<unknown, void, string>>();
+/** With `--shape=wsgi`: a held request, its app suspended at its wait, and the status the app answers with. */
+interface HeldApp {
+  app: AsyncGenerator<unknown, void, string>;
+  status: string;
+}
+/** With `--shape=wsgi`: each held client's request. */
+const apps = new Map<Deno.Conn, HeldApp>();
 const WSGI_SHAPE = Deno.args.includes("--shape=wsgi");
 const WSGI_VERSION = [1, 0] as const;
 const ERRORS = { write(_text: string) {}, writelines(_lines: Iterable<string>) {}, flush() {} };
 
+type StartResponse = (status: string, headers: [string, string][]) => void;
+
 /** The long-poll app as a WSGI app: waits for the signal's value, then answers it. */
-async function* waitApp(_environ: Record<string, unknown>): AsyncGenerator<unknown, void, string> {
+async function* waitApp(
+  _environ: Record<string, unknown>,
+  startResponse: StartResponse,
+): AsyncGenerator<unknown, void, string> {
   const value = yield { wait: "longpoll" };
+  startResponse("200 OK", UTF8_HEADERS);
   yield `${value}\n`;
 }
+
+const UTF8_HEADERS: [string, string][] = [["Content-Type", "text/plain; charset=utf-8"]];
+const decoder = new TextDecoder();
 
 /** The environ of a held request: the fields our server's environ has, the headers from the head's bytes. */
 function environOf(conn: Deno.Conn, head: string): Record<string, unknown> {
@@ -166,9 +182,21 @@ function environOf(conn: Deno.Conn, head: string): Record<string, unknown> {
   return environ;
 }
 
-function answer(conn: Deno.Conn, body: string): void {
+/** Starts the app of a held request, with its environ and its own start_response, and runs it to its wait. */
+function holdApp(conn: Deno.Conn, head: string): HeldApp {
+  const held: HeldApp = { app: null!, status: "" };
+  // A start_response per request, as WSGI asks: it must know whose response it starts.
+  const startResponse: StartResponse = (status) => {
+    held.status = status;
+  };
+  held.app = waitApp(environOf(conn, head), startResponse);
+  held.app.next(); // to its wait
+  return held;
+}
+
+function answer(conn: Deno.Conn, body: string, status = "200 OK"): void {
   served++;
-  const text = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+  const text = `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
     `Content-Length: ${body.length}\r\n\r\n${body}`;
   send(conn, encoder.encode(text));
 }
@@ -187,22 +215,18 @@ async function longpoll(conn: Deno.Conn): Promise<void> {
     } catch {
       return close(conn);
     }
-    const line = new TextDecoder().decode(buf.subarray(0, buf.indexOf(13)));
+    const line = decoder.decode(buf.subarray(0, buf.indexOf(13)));
     const target = line.split(" ")[1] ?? "";
     if (target.startsWith("/wait")) {
       waiting.add(conn);
-      if (WSGI_SHAPE) {
-        const app = waitApp(environOf(conn, new TextDecoder().decode(buf.subarray(0, n))));
-        app.next(); // to its wait
-        apps.set(conn, app);
-      }
+      if (WSGI_SHAPE) apps.set(conn, holdApp(conn, decoder.decode(buf.subarray(0, n))));
       // The read ends when the client leaves (or, unexpected here, sends more): it is closed either way.
       const leaving = () => {
         waiting.delete(conn);
-        const app = apps.get(conn);
-        if (app !== undefined) {
+        const held = apps.get(conn);
+        if (held !== undefined) {
           apps.delete(conn);
-          app.return();
+          held.app.return();
         }
         close(conn);
       };
@@ -213,15 +237,20 @@ async function longpoll(conn: Deno.Conn): Promise<void> {
       const value = new URLSearchParams(target.split("?")[1] ?? "").get("value") ?? "";
       const woken = [...waiting];
       waiting.clear();
-      for (const held of woken) {
-        const app = apps.get(held);
-        if (app === undefined) answer(held, `${value}\n`);
+      const resumed: Promise<void>[] = [];
+      for (const client of woken) {
+        const held = apps.get(client);
+        if (held === undefined) answer(client, `${value}\n`);
         else {
-          apps.delete(held);
-          app.next(value).then((step) => answer(held, step.value as string));
+          apps.delete(client);
+          resumed.push(
+            held.app.next(value).then((step) => answer(client, step.value as string, held.status)),
+          );
         }
       }
-      answer(conn, `${woken.length}\n`);
+      // As the plain floor does: `/signal` is answered once every held client's answer is under way.
+      if (resumed.length === 0) answer(conn, `${woken.length}\n`);
+      else Promise.all(resumed).then(() => answer(conn, `${woken.length}\n`));
     } else answer(conn, `${waiting.size}\n`);
   }
 }

@@ -3,9 +3,9 @@
  * The benchmark's servers written for `node:http`, run with `node` (not
  * Deno): the same three apps as `deno_serve.ts`, chosen by `APP`
  * (`hello`, `transfer`, `longpoll`), the same address (`HOST`:`PORT`,
- * default 127.0.0.1:0), the same `listening on http://HOST:PORT/` line, and
- * `served N` on SIGTERM; HTTPS (`node:https`) with `CERT_FILE` and
- * `KEY_FILE`. A long-polling client that leaves is dropped on the
+ * default 127.0.0.1:0), the same `listening on http://HOST:PORT/` line
+ * (`https://` over TLS), and `served N` on SIGTERM; HTTPS (`node:https`)
+ * with `CERT_FILE` and `KEY_FILE`. A long-polling client that leaves is dropped on the
  * response's `close` event.
  *
  * Run: `APP=hello node bench/servers/node_http.mjs`
