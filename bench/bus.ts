@@ -12,7 +12,15 @@
 import { fmt } from "./numbers.ts";
 import type { SectionOutput } from "./results.ts";
 import { findNode, nodeTitle } from "./server_process.ts";
-import { jsonReport, runCommand, spawnTracked, withOpenFiles } from "./subprocess.ts";
+import {
+  jsonReport,
+  nodePackage,
+  runCommand,
+  signalChild,
+  spawnTracked,
+  stopChild,
+  withOpenFiles,
+} from "./subprocess.ts";
 import type { BusReport } from "./bus_client.ts";
 
 /** Options of {@linkcode runBus}. */
@@ -40,6 +48,8 @@ const QUEUE_MESSAGES = 2000;
 const RSS_TARGET_KB = 8;
 const CLIENT = new URL("./bus_client.ts", import.meta.url).pathname;
 const REDIS_CLIENT_VERSION = "6.3.1";
+/** Ms a server's processes get to exit on SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
 
 /** A server of two processes on one port, and the pids of the two. */
 interface Running {
@@ -59,7 +69,15 @@ export async function runBus(options: BusOptions): Promise<SectionOutput> {
       ok: false,
     };
   }
-  const nodeClient = await nodeRedisClient(options.log);
+  // node-redis for Node: the same client, `@redis/client`, that ours and Deno.serve use.
+  const nodeClient = await nodePackage(
+    {
+      spec: `@redis/client@${REDIS_CLIENT_VERSION}`,
+      folder: `node-redis-${REDIS_CLIENT_VERSION}`,
+      entry: "@redis/client/dist/index.js",
+    },
+    (line) => options.log(`bus: ${line}`),
+  );
   const results: Record<BusServer, (BusReport | string)[]> = { ours: [], deno: [], node: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const name of BUS_SERVERS) {
@@ -117,11 +135,7 @@ async function oneRound(name: BusServer, clients: number, nodeClient: string, lo
     return message;
   } finally {
     await server?.stop();
-    try {
-      redis.kill("SIGKILL");
-    } catch {
-      // Gone already.
-    }
+    signalChild(redis, "SIGKILL");
     await redis.status;
   }
 }
@@ -155,7 +169,7 @@ async function startBusServer(
     ]);
     const child = spawnTracked(cmd, args, { env });
     const pids = await linesUntil(child, 2, (line) => /\(pid (\d+)\) listening on/.exec(line)?.[1]);
-    return { pids: pids.map(Number), stop: () => stopChild(child) };
+    return { pids: pids.map(Number), stop: async () => void await stopChild(child, STOP_GRACE_MS) };
   }
   if (name === "deno") {
     const children = [0, 1].map(() => {
@@ -172,14 +186,14 @@ async function startBusServer(
     }
     return {
       pids: children.map((c) => c.pid),
-      stop: async () => void await Promise.all(children.map(stopChild)),
+      stop: async () => void await Promise.all(children.map((c) => stopChild(c, STOP_GRACE_MS))),
     };
   }
   const [cmd, args] = withOpenFiles((await findNode()).path, ["bench/servers/node_bus.mjs"]);
   const primary = spawnTracked(cmd, args, { env });
   await linesUntil(primary, 1, (line) => /listening on/.test(line) ? "" : undefined);
   const workers = childrenOf(primary.pid);
-  return { pids: workers, stop: () => stopChild(primary) };
+  return { pids: workers, stop: async () => void await stopChild(primary, STOP_GRACE_MS) };
 }
 
 /** Reads `child`'s stdout until `pick` has found `n` lines; returns what it picked. */
@@ -214,23 +228,6 @@ async function linesUntil(
   return picked;
 }
 
-async function stopChild(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Gone.
-    }
-  }, 10_000);
-  await child.status;
-  clearTimeout(timer);
-}
-
 /** The pids whose parent is `pid`. */
 function childrenOf(pid: number): number[] {
   const found: number[] = [];
@@ -244,36 +241,6 @@ function childrenOf(pid: number): number[] {
     }
   }
   return found;
-}
-
-/**
- * node-redis for Node (the same client, `@redis/client`, that ours and
- * Deno.serve use): installed once with npm into a cache folder; the path
- * of its entry point, or why it could not be installed.
- */
-async function nodeRedisClient(log: (line: string) => void): Promise<string | { error: string }> {
-  const home = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
-  const prefix = `${home}/cogen-bench/node-redis-${REDIS_CLIENT_VERSION}`;
-  const entry = `${prefix}/node_modules/@redis/client/dist/index.js`;
-  try {
-    await Deno.stat(entry);
-    return entry;
-  } catch {
-    // Not installed yet.
-  }
-  log(`bus: installing @redis/client@${REDIS_CLIENT_VERSION} for Node into ${prefix}`);
-  const out = await runCommand("npm", [
-    "install",
-    "--silent",
-    "--no-audit",
-    "--no-fund",
-    "--prefix",
-    prefix,
-    `@redis/client@${REDIS_CLIENT_VERSION}`,
-  ], { timeoutMs: 120_000 });
-  return out.code === 0
-    ? entry
-    : { error: out.stderr.trim().split("\n").slice(-2).join(" | ") || `npm exit ${out.code}` };
 }
 
 async function has(command: string): Promise<boolean> {

@@ -8,8 +8,15 @@
  *
  * @module
  */
-import { CONNECTIONS, HELLO_BODY, type Run, type SectionSpec } from "./http.ts";
-import { count, fmt } from "./numbers.ts";
+import {
+  CONNECTIONS,
+  cpuPerRequest,
+  HELLO_BODY,
+  rateAndCpuText,
+  reqPerSecText,
+  type SectionSpec,
+} from "./http.ts";
+import { fmt } from "./numbers.ts";
 import { exchange, expect, GET } from "./raw_http.ts";
 
 /** Requests sent at once on each connection in the pipelined run. */
@@ -28,15 +35,6 @@ async function check(port: number): Promise<number> {
   );
   return 1 + PIPELINE_DEPTH;
 }
-
-const reqps = (run: Run) => `${count(run.wrk.reqPerSec)} req/s`;
-
-/**
- * The server's CPU time per request in µs. While the server is the limit
- * (a full core) it is one core-second over req/s; when wrk is the limit, it
- * shows what each request cost the server below that.
- */
-const cpuPerRequest = (run: Run) => (run.cpu.server / 100) * run.wrk.seconds * 1e6 / run.wrk.requests;
 
 /** The `hello` section, run by `bench/http.ts`. */
 export const HELLO: SectionSpec = {
@@ -90,7 +88,7 @@ export const HELLO: SectionSpec = {
       options: { connections: CONNECTIONS, mode: { kind: "get" } },
       inFlight: CONNECTIONS,
       record: (run) => ({ c64: run.wrk.reqPerSec, "c64.cpuUs": cpuPerRequest(run) }),
-      describe: (run) => `${reqps(run)}, ${fmt(cpuPerRequest(run))} µs of server CPU per request`,
+      describe: rateAndCpuText,
     },
     {
       id: "pipelined",
@@ -99,7 +97,7 @@ export const HELLO: SectionSpec = {
       options: { connections: CONNECTIONS, mode: { kind: "pipeline", depth: PIPELINE_DEPTH } },
       inFlight: CONNECTIONS * PIPELINE_DEPTH,
       record: (run) => ({ pipelined: run.wrk.reqPerSec }),
-      describe: reqps,
+      describe: reqPerSecText,
     },
     {
       id: "c1",
@@ -109,7 +107,7 @@ export const HELLO: SectionSpec = {
       inFlight: 1,
       record: (run) => ({ "c1.p50": run.wrk.latencyMs.p50, "c1.p99": run.wrk.latencyMs.p99 }),
       describe: (run) =>
-        `p50 ${fmt(run.wrk.latencyMs.p50)} ms, p99 ${fmt(run.wrk.latencyMs.p99)} ms, ${reqps(run)}`,
+        `p50 ${fmt(run.wrk.latencyMs.p50)} ms, p99 ${fmt(run.wrk.latencyMs.p99)} ms, ${reqPerSecText(run)}`,
     },
   ],
   check,

@@ -11,7 +11,7 @@
  */
 import { alternate, medianOf, type Metric, renderComparison, type RoundResult } from "./compare.ts";
 import { systemBusyMs, treeCpuMs } from "./machine.ts";
-import { count } from "./numbers.ts";
+import { count, fmt } from "./numbers.ts";
 import type { SectionOutput } from "./results.ts";
 import {
   nodeTitle,
@@ -122,6 +122,25 @@ export async function measure(
       other: (100 * Math.max(0, busyMs - serverMs - wrk.cpuMs)) / ms,
     },
   };
+}
+
+/** A run's rate, in a few words: `41 794 req/s`. */
+export function reqPerSecText(run: Run): string {
+  return `${count(run.wrk.reqPerSec)} req/s`;
+}
+
+/**
+ * The server's CPU time per request of a run, in µs. While the server is
+ * the limit (a full core) it is one core-second over req/s; when wrk is the
+ * limit, it shows what each request cost the server below that.
+ */
+export function cpuPerRequest(run: Run): number {
+  return (run.cpu.server / 100) * run.wrk.seconds * 1e6 / run.wrk.requests;
+}
+
+/** A run's rate and the server's CPU per request, in a few words. */
+export function rateAndCpuText(run: Run): string {
+  return `${reqPerSecText(run)}, ${fmt(cpuPerRequest(run))} µs of server CPU per request`;
 }
 
 /** The CPU of a run, in a few words. */

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { spawnTracked, withOpenFiles } from "./subprocess.ts";
+import { spawnTracked, stopChild, withOpenFiles } from "./subprocess.ts";
 
 /**
  * The servers compared, in the order they take turns within a round. The
@@ -255,28 +255,8 @@ export async function startServer(
       announced(line);
     }, stderr),
   ]).catch(() => {});
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
   const stop = async (graceMs = 3000) => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, graceMs);
-      await status;
-      clearTimeout(timer);
-    }
+    await stopChild(child, graceMs);
     await drained;
     return { served, stderr: stderr.text.trim() };
   };
@@ -284,7 +264,7 @@ export async function startServer(
   try {
     const port = await Promise.race([
       listening.promise,
-      status.then((s) => {
+      child.status.then((s) => {
         throw new Error(`${SERVER_TITLE[name]} exited with code ${s.code} before listening`);
       }),
       new Promise<never>((_, reject) => {

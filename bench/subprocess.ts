@@ -98,11 +98,30 @@ export function jsonReport<T>(out: SubprocessResult, what: string): T {
   }
 }
 
-function kill(child: Deno.ChildProcess): void {
+/** Sends `signal` to `child`; nothing when it has exited already. */
+export function signalChild(child: Deno.ChildProcess, signal: Deno.Signal): void {
   try {
-    child.kill("SIGKILL");
+    child.kill(signal);
   } catch {
     // already gone
+  }
+}
+
+function kill(child: Deno.ChildProcess): void {
+  signalChild(child, "SIGKILL");
+}
+
+/**
+ * Stops `child`: SIGTERM, then SIGKILL if it still runs after `graceMs`;
+ * resolves with its status (at once when it has exited already).
+ */
+export async function stopChild(child: Deno.ChildProcess, graceMs: number): Promise<Deno.CommandStatus> {
+  signalChild(child, "SIGTERM");
+  const timer = setTimeout(() => kill(child), graceMs);
+  try {
+    return await child.status;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -111,4 +130,49 @@ export function killAll(): number {
   const n = children.size;
   for (const child of children) kill(child);
   return n;
+}
+
+/** An npm package the Node servers need, and where to find it once installed. */
+export interface NodePackage {
+  /** What `npm install` is given: `ws@8.23.0`. */
+  spec: string;
+  /** Its folder in the cache: `ws-8.23.0`. */
+  folder: string;
+  /** The file to import, under `node_modules`: `ws/wrapper.mjs`. */
+  entry: string;
+}
+
+/**
+ * `pkg` for Node, installed once with npm into `~/.cache/cogen-bench/`
+ * (`$XDG_CACHE_HOME` if set): the path of its entry file, or why it could
+ * not be installed.
+ */
+export async function nodePackage(
+  pkg: NodePackage,
+  log: (line: string) => void,
+): Promise<string | { error: string }> {
+  const home = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
+  const prefix = `${home}/cogen-bench/${pkg.folder}`;
+  const entry = `${prefix}/node_modules/${pkg.entry}`;
+  try {
+    await Deno.stat(entry);
+    return entry;
+  } catch {
+    // Not installed yet.
+  }
+  log(`installing ${pkg.spec} for Node into ${prefix}`);
+  const out = await runCommand("npm", [
+    "install",
+    "--silent",
+    "--no-audit",
+    "--no-fund",
+    "--prefix",
+    prefix,
+    pkg.spec,
+  ], {
+    timeoutMs: 120_000,
+  });
+  return out.code === 0
+    ? entry
+    : { error: out.stderr.trim().split("\n").slice(-2).join(" | ") || `npm exit ${out.code}` };
 }

@@ -10,17 +10,19 @@
  * @module
  */
 import { testCertificate } from "../tests/tls_certificate.ts";
-import { CONNECTIONS, HELLO_BODY, type HttpOptions, type Run, runSection, type SectionSpec } from "./http.ts";
-import { count, fmt } from "./numbers.ts";
+import {
+  CONNECTIONS,
+  cpuPerRequest,
+  HELLO_BODY,
+  type HttpOptions,
+  rateAndCpuText,
+  runSection,
+  type SectionSpec,
+} from "./http.ts";
 import { exchange, expect, GET } from "./raw_http.ts";
 import type { SectionOutput } from "./results.ts";
 
 const CLOSE_REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-
-const reqps = (run: Run) => `${count(run.wrk.reqPerSec)} req/s`;
-
-/** The server's CPU time per request in µs (see `bench/hello.ts`). */
-const cpuPerRequest = (run: Run) => (run.cpu.server / 100) * run.wrk.seconds * 1e6 / run.wrk.requests;
 
 /** The section's spec for servers given `env` (their TLS files), checked with `caCerts`. */
 function tlsSpec(env: Record<string, string>, caCerts: string[]): SectionSpec {
@@ -68,7 +70,7 @@ function tlsSpec(env: Record<string, string>, caCerts: string[]): SectionSpec {
         options: { connections: CONNECTIONS, mode: { kind: "get" } },
         inFlight: CONNECTIONS,
         record: (run) => ({ ka: run.wrk.reqPerSec, "ka.cpuUs": cpuPerRequest(run) }),
-        describe: (run) => `${reqps(run)}, ${fmt(cpuPerRequest(run))} µs of server CPU per request`,
+        describe: rateAndCpuText,
       },
       {
         id: "handshake",
@@ -77,7 +79,7 @@ function tlsSpec(env: Record<string, string>, caCerts: string[]): SectionSpec {
         options: { connections: CONNECTIONS, mode: { kind: "get" }, headers: ["Connection: close"] },
         inFlight: CONNECTIONS,
         record: (run) => ({ handshake: run.wrk.reqPerSec, "handshake.cpuUs": cpuPerRequest(run) }),
-        describe: (run) => `${reqps(run)}, ${fmt(cpuPerRequest(run))} µs of server CPU per request`,
+        describe: rateAndCpuText,
       },
     ],
     check: async (port) => {

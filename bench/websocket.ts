@@ -25,7 +25,7 @@
 import { count, fmt, median } from "./numbers.ts";
 import type { SectionOutput } from "./results.ts";
 import { findNode, nodeTitle } from "./server_process.ts";
-import { jsonReport, runCommand, spawnTracked, withOpenFiles } from "./subprocess.ts";
+import { jsonReport, nodePackage, runCommand, spawnTracked, stopChild, withOpenFiles } from "./subprocess.ts";
 import type { WebSocketReport } from "./websocket_client.ts";
 
 /** Options of {@linkcode runWebsocket}. */
@@ -88,7 +88,10 @@ export async function runWebsocket(options: WebSocketOptions): Promise<SectionOu
   const clients = options.clients ?? 10_000;
   const seconds = options.seconds ?? 5;
   const started = performance.now();
-  const wsModule = await nodeWs(options.log);
+  const wsModule = await nodePackage(
+    { spec: `ws@${WS_VERSION}`, folder: `ws-${WS_VERSION}`, entry: "ws/wrapper.mjs" },
+    (line) => options.log(`websocket: ${line}`),
+  );
   const runs: Record<Mode, Record<WsServer, Run[]>> = {
     echo: { ours: [], deno: [], node: [], floor: [] },
     broadcast: { ours: [], deno: [], node: [], floor: [] },
@@ -187,25 +190,8 @@ async function startWsServer(name: WsServer, wsModule: string): Promise<Running>
       tail.text = (tail.text + text).slice(-4000);
     }
   })().catch(() => {});
-  let exited = false;
-  const status = child.status.finally(() => exited = true);
   const stop = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Gone already.
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Gone already.
-        }
-      }, 3000);
-      await status;
-      clearTimeout(timer);
-    }
+    await stopChild(child, 3000);
     await stderrRead;
     return tail.text;
   };
@@ -232,35 +218,6 @@ async function startWsServer(name: WsServer, wsModule: string): Promise<Running>
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * The `ws` package for Node, installed once with npm into a cache folder:
- * the path of its ES module entry point, or why it could not be installed.
- */
-async function nodeWs(log: (line: string) => void): Promise<string | { error: string }> {
-  const home = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
-  const prefix = `${home}/cogen-bench/ws-${WS_VERSION}`;
-  const entry = `${prefix}/node_modules/ws/wrapper.mjs`;
-  try {
-    await Deno.stat(entry);
-    return entry;
-  } catch {
-    // Not installed yet.
-  }
-  log(`websocket: installing ws@${WS_VERSION} for Node into ${prefix}`);
-  const out = await runCommand("npm", [
-    "install",
-    "--silent",
-    "--no-audit",
-    "--no-fund",
-    "--prefix",
-    prefix,
-    `ws@${WS_VERSION}`,
-  ], { timeoutMs: 120_000 });
-  return out.code === 0
-    ? entry
-    : { error: out.stderr.trim().split("\n").slice(-2).join(" | ") || `npm exit ${out.code}` };
 }
 
 /** `ms` of CPU in `windowMs` as a share of one core. */

@@ -15,6 +15,7 @@
 import cluster from "node:cluster";
 import http from "node:http";
 import { listening, settings } from "./contract.mjs";
+import { sendText } from "./node_text.mjs";
 
 const { hostname, port } = settings(process.env, "node_bus.mjs", ["longpoll"]);
 const WORKERS = 2;
@@ -43,25 +44,16 @@ if (cluster.isPrimary) {
     waiting.clear();
     for (const wake of woken) wake(value);
   });
-  /** @param {http.ServerResponse} response @param {string} text @param {number} status */
-  const send = (response, text, status = 200) => {
-    const body = Buffer.from(text);
-    response.writeHead(status, {
-      "Content-Type": "text/plain; charset=utf-8",
-      "Content-Length": String(body.length),
-    });
-    response.end(body);
-  };
   http.createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://x");
     if (url.pathname === "/wait") {
       /** @param {string} value */
-      const wake = (value) => send(response, `${value}\n`);
+      const wake = (value) => sendText(response, `${value}\n`);
       waiting.add(wake);
       response.on("close", () => waiting.delete(wake));
     } else if (url.pathname === "/signal") {
-      send(response, `${await publisher.publish(CHANNEL, url.searchParams.get("value") ?? "")}\n`);
-    } else if (url.pathname === "/stats") send(response, `${process.pid} ${waiting.size}\n`);
-    else send(response, "not found\n", 404);
+      sendText(response, `${await publisher.publish(CHANNEL, url.searchParams.get("value") ?? "")}\n`);
+    } else if (url.pathname === "/stats") sendText(response, `${process.pid} ${waiting.size}\n`);
+    else sendText(response, "not found\n", 404);
   }).listen(port, hostname);
 }

@@ -16,25 +16,14 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { BIG_SIZE, HELLO, listening, settings, Waiters } from "./contract.mjs";
+import { sendText } from "./node_text.mjs";
 
 const HELLO_BYTES = Buffer.from(HELLO);
 const BIG = Buffer.alloc(BIG_SIZE, 0x78);
 const TEXT = { "Content-Type": "text/plain", "Content-Length": String(HELLO_BYTES.length) };
 const BINARY = { "Content-Type": "application/octet-stream", "Content-Length": String(BIG.length) };
-const UTF8 = "text/plain; charset=utf-8";
 
 let served = 0;
-
-/**
- * @param {http.ServerResponse} response
- * @param {string} text
- * @param {number} status
- */
-function sendText(response, text, status = 200) {
-  const body = Buffer.from(text);
-  response.writeHead(status, { "Content-Type": UTF8, "Content-Length": String(body.length) });
-  response.end(body);
-}
 
 /** @type {http.RequestListener} */
 function hello(_request, response) {

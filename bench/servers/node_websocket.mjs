@@ -15,22 +15,13 @@
  */
 import http from "node:http";
 import { listening, settings } from "./contract.mjs";
+import { sendText } from "./node_text.mjs";
 
 const { hostname, port } = settings(process.env, "node_websocket.mjs", ["websocket"]);
 const { WebSocketServer } = await import(/** @type {string} */ (process.env.WS_MODULE));
 const sockets = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false });
 /** @type {Set<import("node:events").EventEmitter & { send(data: unknown, options?: object): void, readyState: number }>} */
 const held = new Set();
-
-/** @param {http.ServerResponse} response @param {string} text @param {number} status */
-const send = (response, text, status = 200) => {
-  const body = Buffer.from(text);
-  response.writeHead(status, {
-    "Content-Type": "text/plain; charset=utf-8",
-    "Content-Length": String(body.length),
-  });
-  response.end(body);
-};
 
 const server = http.createServer((request, response) => {
   const url = new URL(request.url ?? "/", "http://x");
@@ -42,9 +33,9 @@ const server = http.createServer((request, response) => {
       ws.send(value);
       sent++;
     }
-    send(response, `${sent}\n`);
-  } else if (url.pathname === "/stats") send(response, `${held.size}\n`);
-  else send(response, "not found\n", 404);
+    sendText(response, `${sent}\n`);
+  } else if (url.pathname === "/stats") sendText(response, `${held.size}\n`);
+  else sendText(response, "not found\n", 404);
 });
 
 server.on("upgrade", (request, socket, head) => {
